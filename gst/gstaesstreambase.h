@@ -1,0 +1,37 @@
+/* GstAesStreamBase: what aesenc and aesdec share (properties, key handling,
+ * per-stream state, buffer processing). Abstract; see gstaesstreamenc.cpp and
+ * gstaesstreamdec.cpp for the elements. */
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_AES_STREAM_BASE (gst_aes_stream_base_get_type ())
+G_DECLARE_DERIVABLE_TYPE (GstAesStreamBase, gst_aes_stream_base, GST,
+    AES_STREAM_BASE, GstBaseTransform)
+
+struct _GstAesStreamBaseClass
+{
+  GstBaseTransformClass parent_class;
+  /* TRUE for aesenc, FALSE for aesdec; set in class_init. */
+  gboolean encrypt;
+};
+
+typedef enum
+{
+  GST_AES_STREAM_MODE_CTR = 0,
+  GST_AES_STREAM_MODE_ECB = 1,
+} GstAesStreamMode;
+
+#define GST_TYPE_AES_STREAM_MODE (gst_aes_stream_mode_get_type ())
+GType gst_aes_stream_mode_get_type (void);
+
+/* The caps aesenc puts on ciphertext; aesdec reads them. */
+#define GST_AES_STREAM_ENCRYPTED_CAPS_NAME "application/x-aes-encrypted"
+
+/* The configured mode as its lower-case name ("ctr"), as caps carry it. */
+const gchar *gst_aes_stream_base_mode_name (GstAesStreamBase * self);
+
+G_END_DECLS
