@@ -316,6 +316,25 @@ std::array<uint8_t, StreamHeader::kSize> StreamHeader::serialize() const {
   out[6] = key_length;
   out[7] = static_cast<uint8_t>(kSize);
   std::memcpy(out.data() + 8, iv.data(), iv.size());
+  std::memcpy(out.data() + 24, key_check.data(), key_check.size());
+  return out;
+}
+
+std::array<uint8_t, StreamHeader::kKeyCheckSize> StreamHeader::compute_key_check(
+    const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv) {
+  static const char kLabel[] = "aesstream key check";
+  uint8_t msg[sizeof(kLabel) - 1 + kBlockSize];
+  std::memcpy(msg, kLabel, sizeof(kLabel) - 1);
+  std::memcpy(msg + sizeof(kLabel) - 1, iv.data(), iv.size());
+  uint8_t mac[32];
+  size_t mac_len = 0;
+  std::array<uint8_t, kKeyCheckSize> out{};
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(),
+                key.size(), msg, sizeof(msg), mac, sizeof(mac), &mac_len) !=
+      nullptr) {
+    std::memcpy(out.data(), mac, out.size());
+  }
+  OPENSSL_cleanse(mac, sizeof(mac));
   return out;
 }
 
@@ -354,6 +373,7 @@ bool StreamHeader::parse(const uint8_t *data, size_t n, StreamHeader *out,
   out->mode = static_cast<Mode>(mode);
   out->key_length = data[6];
   std::memcpy(out->iv.data(), data + 8, kBlockSize);
+  std::memcpy(out->key_check.data(), data + 24, kKeyCheckSize);
   return true;
 }
 

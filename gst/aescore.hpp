@@ -136,13 +136,23 @@ class Cipher {
 // ciphertext when no IV was configured, so that the receiver learns the
 // random IV and can check that it was given a stream it understands.
 struct StreamHeader {
-  static constexpr size_t kSize = 24;
+  static constexpr size_t kSize = 32;
+  static constexpr size_t kKeyCheckSize = 8;
   static constexpr uint8_t kVersion = 1;
   static constexpr std::array<uint8_t, 4> kMagic = {'A', 'E', 'S', 's'};
 
   Mode mode = Mode::kCtr;
   uint8_t key_length = 16;
   std::array<uint8_t, kBlockSize> iv{};
+  // Lets aesdec tell a wrong key from a right one before it outputs a byte:
+  // HMAC-SHA256(key, "aesstream key check" || iv), first 8 bytes. A PRF
+  // output reveals nothing about the key, and with the random iv in it the
+  // value differs from stream to stream, so it does not link streams that
+  // share a key.
+  std::array<uint8_t, kKeyCheckSize> key_check{};
+
+  static std::array<uint8_t, kKeyCheckSize> compute_key_check(
+      const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv);
 
   std::array<uint8_t, kSize> serialize() const;
   // Parses and checks a header; `error` says what is wrong in words a user

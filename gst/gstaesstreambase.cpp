@@ -72,6 +72,11 @@ struct State
   std::array<uint8_t, kBlockSize> iv{};
   std::array<uint8_t, StreamHeader::kSize> header{};
   size_t header_have = 0;
+  /* With a header, the key is needed again for every header's key check
+   * (aesdec) or for the header after a flush (aesenc). Wiped at stop. */
+  SecureBytes key;
+  /* An error was posted: refuse everything until the next start. */
+  bool failed = false;
 };
 
 struct Impl
@@ -243,6 +248,17 @@ gst_aes_stream_base_get_property (GObject * object, guint prop_id,
 /* ---------------------------------------------------------------------- */
 /* Start / stop */
 
+static std::array<uint8_t, StreamHeader::kSize>
+make_header (const State & st)
+{
+  StreamHeader h;
+  h.mode = st.mode;
+  h.key_length = static_cast<uint8_t> (st.key.size ());
+  h.iv = st.iv;
+  h.key_check = StreamHeader::compute_key_check (st.key, st.iv);
+  return h.serialize ();
+}
+
 #define SETTINGS_ERROR(self, msg) \
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", (msg).c_str ()), (NULL))
 
@@ -322,12 +338,10 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
     GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error.c_str ()), (NULL));
     return FALSE;
   }
-  if (st.with_header && encrypt) {
-    StreamHeader h;
-    h.mode = st.mode;
-    h.key_length = static_cast<uint8_t> (key.size ());
-    h.iv = st.iv;
-    st.header = h.serialize ();
+  if (st.with_header) {
+    st.key = key.clone ();
+    if (encrypt)
+      st.header = make_header (st);
   }
 
   if (st.mode == Mode::kEcb) {
@@ -374,12 +388,13 @@ reset_stream (GstAesStreamBase * self)
   if (!st.cipher)
     return TRUE;
   st.header_have = 0;
+  st.failed = false;
   if (st.with_header) {
     st.header_pending = true;
     if (is_encrypt (self)) {
       if (!aesstream::random_bytes (st.iv.data (), st.iv.size ()))
         return FALSE;
-      std::memcpy (st.header.data () + 8, st.iv.data (), st.iv.size ());
+      st.header = make_header (st);
     }
   }
   return st.cipher->restart (st.mode == Mode::kEcb ? nullptr : st.iv.data ());
@@ -432,6 +447,14 @@ consume_header (GstAesStreamBase * self, const guint8 * data, gsize size)
         ("The stream was encrypted with AES-%u but the key given to aesdec "
             "is AES-%u: wrong key.", h.key_length * 8u,
             (guint) st.cipher->key_length () * 8u), (NULL));
+    return -1;
+  }
+  if (CRYPTO_memcmp (h.key_check.data (),
+          StreamHeader::compute_key_check (st.key, h.iv).data (),
+          h.key_check.size ()) != 0) {
+    GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+        ("Wrong key: the stream header's key check does not match the key "
+            "given to aesdec."), (NULL));
     return -1;
   }
   st.iv = h.iv;
@@ -490,6 +513,8 @@ gst_aes_stream_base_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   const gboolean in_place = inbuf == outbuf;
   GstMapInfo in, out;
 
+  if (st.failed)
+    return GST_FLOW_ERROR;
   if (!gst_buffer_map (inbuf, &in, in_place ? GST_MAP_READWRITE : GST_MAP_READ))
     goto map_failed;
   if (!in_place && !gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
@@ -502,6 +527,7 @@ gst_aes_stream_base_transform (GstBaseTransform * trans, GstBuffer * inbuf,
     if (!is_encrypt (self) && st.header_pending) {
       gssize taken = consume_header (self, in.data, in.size);
       if (taken < 0) {
+        st.failed = true;
         if (!in_place)
           gst_buffer_unmap (outbuf, &out);
         gst_buffer_unmap (inbuf, &in);
@@ -567,6 +593,8 @@ drain (GstAesStreamBase * self)
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   if (!st.cipher)
     return TRUE;
+  if (st.failed)
+    return FALSE;               /* the error is on the bus already */
 
   if (st.header_pending) {
     if (is_encrypt (self)) {
@@ -625,6 +653,22 @@ gst_aes_stream_base_sink_event (GstBaseTransform * trans, GstEvent * event)
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)->sink_event
       (trans, event);
+}
+
+static gboolean
+gst_aes_stream_base_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  /* The cipher state runs along the stream: pulling arbitrary ranges
+   * (decodebin's typefinder would) cannot be served. Offer push mode only,
+   * so that downstream typefinds on the pushed data instead. */
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING) {
+    gst_query_set_scheduling (query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
+    gst_query_add_scheduling_mode (query, GST_PAD_MODE_PUSH);
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)->query
+      (trans, direction, query);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -694,6 +738,7 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass * klass)
       GST_DEBUG_FUNCPTR (gst_aes_stream_base_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_base_transform);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_base_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_BASE, (GstPluginAPIFlags) 0);

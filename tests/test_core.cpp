@@ -355,7 +355,7 @@ TEST(Core, header_round_trips_and_rejects_garbage) {
   for (size_t i = 0; i < 16; i++) h.iv[i] = static_cast<uint8_t>(i * 7);
   auto bytes = h.serialize();
   // Layout from docs/format.md.
-  EXPECT_EQ(to_hex(bytes.data(), 8), "414553730101" "2018");
+  EXPECT_EQ(to_hex(bytes.data(), 8), "414553730101" "2020");
   StreamHeader back;
   std::string error;
   ASSERT_TRUE(StreamHeader::parse(bytes.data(), bytes.size(), &back, &error));
