@@ -1,0 +1,191 @@
+"""How users meet the elements: gst-launch-1.0 pipelines with real media,
+gst-inspect-1.0, and a PyGObject application with appsrc/appsink."""
+import os
+import random
+import re
+import subprocess
+import unittest
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import GLib, Gst  # noqa: E402
+
+from aestest import (IV, NIST_KEYS, TempDirTestCase, ctr_reference,  # noqa: E402
+                     gst_launch, recipe_ecb_encrypt)
+
+Gst.init(None)
+KEY = NIST_KEYS[256]
+
+
+class Registry(unittest.TestCase):
+    def test_gst_inspect_names_our_library(self):
+        """gst-plugins-bad registers aesenc/aesdec too: ours must win."""
+        for name in ("aesenc", "aesdec"):
+            out = subprocess.run(["gst-inspect-1.0", name], stdout=subprocess.PIPE,
+                                 text=True, check=True).stdout
+            self.assertRegex(out, r"Filename\s+\S*/libgstaesstream\.so")
+            self.assertRegex(out, r"Name\s+aesstream")
+            self.assertNotIn("GstAesEnc\n", out)
+
+
+class EndToEnd(TempDirTestCase):
+    def make_video(self):
+        plain = self.path("plain.mkv")
+        gst_launch("videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 "
+                   "! vp8enc deadline=1 ! matroskamux ! filesink "
+                   f"location={plain}")
+        return plain
+
+    def test_encrypted_video_file_decrypts_identically_and_plays(self):
+        plain = self.make_video()
+        enc, dec = self.path("video.mkv.aes"), self.path("dec.mkv")
+        gst_launch(f"filesrc location={plain} ! aesenc key={KEY} ! "
+                   f"filesink location={enc}")
+        gst_launch(f"filesrc location={enc} ! aesdec key={KEY} ! "
+                   f"filesink location={dec}")
+        with open(plain, "rb") as a, open(dec, "rb") as b, open(enc, "rb") as c:
+            plain_bytes, enc_bytes = a.read(), c.read()
+            self.assertEqual(b.read(), plain_bytes)
+            self.assertNotEqual(enc_bytes[32:], plain_bytes)
+        # Playable: decodebin finds the video in the decrypted file, and
+        # straight out of aesdec by typefinding.
+        gst_launch(f"filesrc location={dec} ! decodebin ! videoconvert ! fakesink")
+        out = gst_launch(f"filesrc location={enc} ! aesdec key={KEY} ! decodebin "
+                         "! video/x-raw ! fakesink", verbose=True).stdout
+        self.assertIn("video/x-raw", out)
+
+    def test_encrypting_while_muxing_in_one_pipeline(self):
+        enc, dec = self.path("live.aes"), self.path("live.mkv")
+        gst_launch("videotestsrc num-buffers=30 ! vp8enc deadline=1 ! matroskamux "
+                   f"streamable=true ! aesenc key={KEY} ! filesink location={enc}")
+        gst_launch(f"filesrc location={enc} ! aesdec key={KEY} ! "
+                   f"filesink location={dec}")
+        gst_launch(f"filesrc location={dec} ! matroskademux ! vp8dec ! fakesink")
+
+    def test_raw_video_through_aesenc_and_aesdec_negotiates(self):
+        for mode in ("ctr", "ecb"):
+            with self.subTest(mode=mode):
+                out = gst_launch("videotestsrc num-buffers=20 ! "
+                                 "video/x-raw,format=I420,width=320,height=240 ! "
+                                 f"aesenc mode={mode} key={KEY} ! aesdec mode={mode} "
+                                 f"key={KEY} ! videoconvert ! fakesink", verbose=True).stdout
+                self.assertIn("application/x-aes-encrypted", out)
+                self.assertIn("original-caps", out)
+
+    def test_key_file(self):
+        plain = self.make_video()
+        keyfile = self.write("my.key", ("  " + KEY + "\n").encode())
+        os.chmod(keyfile, 0o600)
+        enc, dec = self.path("e"), self.path("d")
+        gst_launch(f"filesrc location={plain} ! aesenc key-file={keyfile} ! "
+                   f"filesink location={enc}")
+        gst_launch(f"filesrc location={enc} ! aesdec key={KEY} ! filesink location={dec}")
+        with open(plain, "rb") as a, open(dec, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+
+class BadInputFromTheCommandLine(TempDirTestCase):
+    def fails_with(self, pipeline, message):
+        proc = gst_launch(pipeline, check=False)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn(message, proc.stdout)
+        return proc
+
+    def test_missing_and_malformed_keys(self):
+        src = self.write("in", b"x" * 100)
+        out = f"filesink location={self.path('out')}"
+        self.fails_with(f"filesrc location={src} ! aesenc ! {out}", "No key set")
+        self.fails_with(f"filesrc location={src} ! aesenc key=abc ! {out}", "got 3")
+        self.fails_with(f"filesrc location={src} ! aesenc key=nothex ! {out}",
+                        "not a hex digit")
+        self.fails_with(f"filesrc location={src} ! aesenc key-file=/nonexistent ! {out}",
+                        "cannot open key-file")
+        # Nothing was written under a key the user did not give.
+        self.assertEqual(os.path.getsize(self.path("out")) if
+                         os.path.exists(self.path("out")) else 0, 0)
+
+    def test_plaintext_given_to_aesdec(self):
+        src = self.write("in", b"just some plain text, not encrypted" * 10)
+        self.fails_with(f"filesrc location={src} ! aesdec key={KEY} ! fakesink",
+                        "does not start with an aesstream header")
+
+    def test_wrong_key(self):
+        src = self.write("in", b"secret" * 100)
+        enc = self.path("enc")
+        gst_launch(f"filesrc location={src} ! aesenc key={KEY} ! filesink location={enc}")
+        wrong = "00" * 32
+        self.fails_with(f"filesrc location={enc} ! aesdec key={wrong} ! fakesink",
+                        "Wrong key")
+
+    def test_truncated_ecb(self):
+        src = self.write("in", b"y" * 40)
+        self.fails_with(f"filesrc location={src} ! aesdec mode=ecb key={KEY} ! fakesink",
+                        "not a multiple of 16")
+
+
+class PythonApplication(unittest.TestCase):
+    """appsrc ! aesenc ! appsink from PyGObject, in random chunks, checked
+    against pycryptodome."""
+
+    def run_appsrc(self, props, chunks):
+        pipeline = Gst.parse_launch(
+            "appsrc name=src format=bytes ! aesenc name=enc ! "
+            "appsink name=sink sync=false")
+        enc = pipeline.get_by_name("enc")
+        for k, v in props.items():
+            Gst.util_set_object_arg(enc, k, v)
+        src, sink = pipeline.get_by_name("src"), pipeline.get_by_name("sink")
+        out = bytearray()
+
+        def on_sample(appsink):
+            buf = appsink.emit("pull-sample").get_buffer()
+            out.extend(buf.extract_dup(0, buf.get_size()))
+            return Gst.FlowReturn.OK
+
+        sink.set_property("emit-signals", True)
+        sink.connect("new-sample", on_sample)
+        self.assertNotEqual(pipeline.set_state(Gst.State.PLAYING),
+                            Gst.StateChangeReturn.FAILURE)
+        for c in chunks:
+            self.assertEqual(src.emit("push-buffer", Gst.Buffer.new_wrapped(c)),
+                             Gst.FlowReturn.OK)
+        src.emit("end-of-stream")
+        msg = pipeline.get_bus().timed_pop_filtered(
+            30 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        pipeline.set_state(Gst.State.NULL)
+        self.assertIsNotNone(msg)
+        self.assertEqual(msg.type, Gst.MessageType.EOS,
+                         msg.parse_error() if msg.type == Gst.MessageType.ERROR else "")
+        return bytes(out)
+
+    def chunks(self, data, seed):
+        rng, pos, out = random.Random(seed), 0, []
+        while pos < len(data):
+            n = rng.randint(1, 500)
+            out.append(data[pos:pos + n])
+            pos += n
+        return out
+
+    def test_ctr_from_python_matches_pycryptodome(self):
+        data = random.Random(9).randbytes(20_000)
+        for seed in range(3):
+            got = self.run_appsrc({"key": KEY, "iv": IV}, self.chunks(data, seed))
+            self.assertEqual(got, ctr_reference(KEY, IV, data))
+
+    def test_ecb_from_python_matches_the_recipe(self):
+        data = random.Random(10).randbytes(10_001)
+        got = self.run_appsrc({"key": KEY, "mode": "ecb"}, self.chunks(data, 1))
+        self.assertEqual(got, recipe_ecb_encrypt(KEY, data))
+
+    def test_key_cannot_be_read_back(self):
+        enc = Gst.ElementFactory.make("aesenc", None)
+        enc.set_property("key", KEY)
+        pspec = enc.find_property("key")
+        self.assertFalse(pspec.flags & gi.repository.GObject.ParamFlags.READABLE)
+        with self.assertRaises(TypeError):
+            enc.get_property("key")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
