@@ -12,7 +12,9 @@
 
 namespace aesstream {
 
-const char *mode_name(Mode mode) {
+const char *
+mode_name (Mode mode)
+{
   switch (mode) {
     case Mode::kCtr:
       return "ctr";
@@ -24,142 +26,175 @@ const char *mode_name(Mode mode) {
   return "unknown";
 }
 
-SecureBytes::SecureBytes(SecureBytes &&other) noexcept
-    : bytes_(std::move(other.bytes_)) {
-  other.bytes_.clear();
+SecureBytes::SecureBytes (SecureBytes &&other) noexcept
+    : bytes_ (std::move (other.bytes_))
+{
+  other.bytes_.clear ();
 }
 
-SecureBytes &SecureBytes::operator=(SecureBytes &&other) noexcept {
+SecureBytes &
+SecureBytes::operator= (SecureBytes &&other) noexcept
+{
   if (this != &other) {
-    clear();
-    bytes_ = std::move(other.bytes_);
-    other.bytes_.clear();
+    clear ();
+    bytes_ = std::move (other.bytes_);
+    other.bytes_.clear ();
   }
   return *this;
 }
 
-void SecureBytes::clear() {
-  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
-  bytes_.clear();
-  bytes_.shrink_to_fit();
+void
+SecureBytes::clear ()
+{
+  if (!bytes_.empty ())
+    OPENSSL_cleanse (bytes_.data (), bytes_.size ());
+  bytes_.clear ();
+  bytes_.shrink_to_fit ();
 }
 
-void SecureBytes::resize(size_t n) {
+void
+SecureBytes::resize (size_t n)
+{
   // Growing a std::vector may move the old bytes and free them unwiped, so
   // resize through a fresh buffer.
-  SecureBytes fresh(n);
-  std::memcpy(fresh.data(), data(), std::min(n, size()));
-  *this = std::move(fresh);
+  SecureBytes fresh (n);
+  std::memcpy (fresh.data (), data (), std::min (n, size ()));
+  *this = std::move (fresh);
 }
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
-std::string describe_lengths(const std::vector<size_t> &lengths) {
+std::string
+describe_lengths (const std::vector<size_t> &lengths)
+{
   std::string s;
-  for (size_t i = 0; i < lengths.size(); i++) {
-    if (i > 0) s += (i + 1 == lengths.size()) ? " or " : ", ";
-    s += std::to_string(lengths[i] * 2);
+  for (size_t i = 0; i < lengths.size (); i++) {
+    if (i > 0)
+      s += (i + 1 == lengths.size ()) ? " or " : ", ";
+    s += std::to_string (lengths[i] * 2);
   }
   return s;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
+bool
+is_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+         || c == '\v';
 }
 
-}  // namespace
+} // namespace
 
-bool parse_hex(std::string_view text, std::string_view what,
-               const std::vector<size_t> &allowed_lengths, SecureBytes *out,
-               std::string *error) {
+bool
+parse_hex (std::string_view text, std::string_view what,
+    const std::vector<size_t> &allowed_lengths, SecureBytes *out,
+    std::string *error)
+{
   // Check every character first, so that the error for "00zz" is about the
   // character and not the length.
-  for (size_t i = 0; i < text.size(); i++) {
-    if (hex_value(text[i]) < 0) {
-      *error = std::string(what) + " must be hexadecimal digits; character " +
-               std::to_string(i + 1) + " is not a hex digit";
+  for (size_t i = 0; i < text.size (); i++) {
+    if (hex_value (text[i]) < 0) {
+      *error = std::string (what) + " must be hexadecimal digits; character "
+               + std::to_string (i + 1) + " is not a hex digit";
       return false;
     }
   }
   bool allowed = false;
-  for (size_t n : allowed_lengths) allowed = allowed || text.size() == 2 * n;
+  for (size_t n : allowed_lengths)
+    allowed = allowed || text.size () == 2 * n;
   if (!allowed) {
-    *error = std::string(what) + " must be " + describe_lengths(allowed_lengths) +
-             " hex digits";
-    if (what == "key") error->append(" (AES-128/192/256)");
-    error->append("; got " + std::to_string(text.size()));
+    *error = std::string (what) + " must be "
+             + describe_lengths (allowed_lengths) + " hex digits";
+    if (what == "key")
+      error->append (" (AES-128/192/256)");
+    error->append ("; got " + std::to_string (text.size ()));
     return false;
   }
-  SecureBytes bytes(text.size() / 2);
-  for (size_t i = 0; i < bytes.size(); i++)
-    bytes.data()[i] = static_cast<uint8_t>(hex_value(text[2 * i]) << 4 |
-                                           hex_value(text[2 * i + 1]));
-  *out = std::move(bytes);
+  SecureBytes bytes (text.size () / 2);
+  for (size_t i = 0; i < bytes.size (); i++)
+    bytes.data ()[i] = static_cast<uint8_t> (
+        hex_value (text[2 * i]) << 4 | hex_value (text[2 * i + 1]));
+  *out = std::move (bytes);
   return true;
 }
 
-bool parse_key_hex(std::string_view text, SecureBytes *out, std::string *error) {
-  return parse_hex(text, "key", {16, 24, 32}, out, error);
+bool
+parse_key_hex (std::string_view text, SecureBytes *out, std::string *error)
+{
+  return parse_hex (text, "key", {16, 24, 32}, out, error);
 }
 
-bool read_key_file(const std::string &path, SecureBytes *out,
-                   std::string *error) {
+bool
+read_key_file (const std::string &path, SecureBytes *out, std::string *error)
+{
   // A key file holds at most 64 hex digits and some whitespace; refusing
   // anything large keeps a wrong path (a video, /dev/zero) from being read
   // whole into memory.
   constexpr size_t kMaxKeyFile = 4096;
-  std::FILE *f = std::fopen(path.c_str(), "rb");
+  std::FILE *f = std::fopen (path.c_str (), "rb");
   if (f == nullptr) {
-    *error = "cannot open key-file '" + path + "': " + std::strerror(errno);
+    *error = "cannot open key-file '" + path + "': " + std::strerror (errno);
     return false;
   }
-  SecureBytes content(kMaxKeyFile + 1);
-  size_t n = std::fread(content.data(), 1, content.size(), f);
-  bool read_error = std::ferror(f) != 0;
+  SecureBytes content (kMaxKeyFile + 1);
+  size_t n = std::fread (content.data (), 1, content.size (), f);
+  bool read_error = std::ferror (f) != 0;
   int saved_errno = errno;
-  std::fclose(f);
+  std::fclose (f);
   if (read_error) {
-    *error = "cannot read key-file '" + path + "': " + std::strerror(saved_errno);
+    *error
+        = "cannot read key-file '" + path + "': " + std::strerror (saved_errno);
     return false;
   }
   if (n > kMaxKeyFile) {
-    *error = "key-file '" + path + "' is larger than " +
-             std::to_string(kMaxKeyFile) +
-             " bytes; it must hold only the key as 32, 48 or 64 hex digits";
+    *error = "key-file '" + path + "' is larger than "
+             + std::to_string (kMaxKeyFile)
+             + " bytes; it must hold only the key as 32, 48 or 64 hex digits";
     return false;
   }
-  const char *text = reinterpret_cast<const char *>(content.data());
+  const char *text = reinterpret_cast<const char *> (content.data ());
   size_t begin = 0, end = n;
-  while (begin < end && is_space(text[begin])) begin++;
-  while (end > begin && is_space(text[end - 1])) end--;
+  while (begin < end && is_space (text[begin]))
+    begin++;
+  while (end > begin && is_space (text[end - 1]))
+    end--;
   std::string inner_error;
-  if (!parse_key_hex(std::string_view(text + begin, end - begin), out,
-                     &inner_error)) {
+  if (!parse_key_hex (
+          std::string_view (text + begin, end - begin), out, &inner_error)) {
     *error = "key-file '" + path + "': " + inner_error;
     return false;
   }
   return true;
 }
 
-bool parse_iv_hex(std::string_view text, std::array<uint8_t, kBlockSize> *out,
-                  std::string *error) {
+bool
+parse_iv_hex (std::string_view text, std::array<uint8_t, kBlockSize> *out,
+    std::string *error)
+{
   SecureBytes bytes;
-  if (!parse_hex(text, "iv", {kBlockSize}, &bytes, error)) return false;
-  std::memcpy(out->data(), bytes.data(), kBlockSize);
+  if (!parse_hex (text, "iv", {kBlockSize}, &bytes, error))
+    return false;
+  std::memcpy (out->data (), bytes.data (), kBlockSize);
   return true;
 }
 
-std::string to_hex(const uint8_t *data, size_t n) {
+std::string
+to_hex (const uint8_t *data, size_t n)
+{
   static const char digits[] = "0123456789abcdef";
-  std::string s(2 * n, '0');
+  std::string s (2 * n, '0');
   for (size_t i = 0; i < n; i++) {
     s[2 * i] = digits[data[i] >> 4];
     s[2 * i + 1] = digits[data[i] & 15];
@@ -167,131 +202,148 @@ std::string to_hex(const uint8_t *data, size_t n) {
   return s;
 }
 
-void counter_add(std::array<uint8_t, kBlockSize> *counter, uint64_t blocks) {
+void
+counter_add (std::array<uint8_t, kBlockSize> *counter, uint64_t blocks)
+{
   // Big-endian addition over all 128 bits; the carry out of the top byte is
   // dropped, which is the wrap from ff..ff to 00..00.
   uint64_t carry = blocks;
   for (size_t i = kBlockSize; i-- > 0 && carry != 0;) {
     uint64_t sum = (*counter)[i] + (carry & 0xff);
-    (*counter)[i] = static_cast<uint8_t>(sum);
+    (*counter)[i] = static_cast<uint8_t> (sum);
     carry = (carry >> 8) + (sum >> 8);
   }
 }
 
-bool random_bytes(uint8_t *out, size_t n) {
-  return RAND_bytes(out, static_cast<int>(n)) == 1;
+bool
+random_bytes (uint8_t *out, size_t n)
+{
+  return RAND_bytes (out, static_cast<int> (n)) == 1;
 }
 
-void EvpCtxDeleter::operator()(void *ctx) const {
+void
+EvpCtxDeleter::operator() (void *ctx) const
+{
   // EVP_CIPHER_CTX_free cleanses the key schedule before releasing it.
-  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX *>(ctx));
+  EVP_CIPHER_CTX_free (static_cast<EVP_CIPHER_CTX *> (ctx));
 }
 
 namespace {
 
-const EVP_CIPHER *evp_cipher(Mode mode, size_t key_length) {
+const EVP_CIPHER *
+evp_cipher (Mode mode, size_t key_length)
+{
   // The built-in EVP_CIPHER objects are static: nothing to fetch or free.
   switch (mode) {
     case Mode::kCtr:
-      return key_length == 16   ? EVP_aes_128_ctr()
-             : key_length == 24 ? EVP_aes_192_ctr()
-                                : EVP_aes_256_ctr();
+      return key_length == 16   ? EVP_aes_128_ctr ()
+             : key_length == 24 ? EVP_aes_192_ctr ()
+                                : EVP_aes_256_ctr ();
     case Mode::kEcb:
-      return key_length == 16   ? EVP_aes_128_ecb()
-             : key_length == 24 ? EVP_aes_192_ecb()
-                                : EVP_aes_256_ecb();
+      return key_length == 16   ? EVP_aes_128_ecb ()
+             : key_length == 24 ? EVP_aes_192_ecb ()
+                                : EVP_aes_256_ecb ();
     case Mode::kCbc:
-      return key_length == 16   ? EVP_aes_128_cbc()
-             : key_length == 24 ? EVP_aes_192_cbc()
-                                : EVP_aes_256_cbc();
+      return key_length == 16   ? EVP_aes_128_cbc ()
+             : key_length == 24 ? EVP_aes_192_cbc ()
+                                : EVP_aes_256_cbc ();
   }
   return nullptr;
 }
 
-EVP_CIPHER_CTX *as_ctx(const std::unique_ptr<void, EvpCtxDeleter> &p) {
-  return static_cast<EVP_CIPHER_CTX *>(p.get());
+EVP_CIPHER_CTX *
+as_ctx (const std::unique_ptr<void, EvpCtxDeleter> &p)
+{
+  return static_cast<EVP_CIPHER_CTX *> (p.get ());
 }
 
-}  // namespace
+} // namespace
 
-std::unique_ptr<Cipher> Cipher::create(Mode mode, bool encrypt,
-                                       const SecureBytes &key, const uint8_t *iv,
-                                       std::string *error) {
-  if (key.size() != 16 && key.size() != 24 && key.size() != 32) {
-    *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got " +
-             std::to_string(key.size());
+std::unique_ptr<Cipher>
+Cipher::create (Mode mode, bool encrypt, const SecureBytes &key,
+    const uint8_t *iv, std::string *error)
+{
+  if (key.size () != 16 && key.size () != 24 && key.size () != 32) {
+    *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got "
+             + std::to_string (key.size ());
     return nullptr;
   }
   if (mode != Mode::kEcb && iv == nullptr) {
-    *error = std::string(mode_name(mode)) + " mode needs an IV";
+    *error = std::string (mode_name (mode)) + " mode needs an IV";
     return nullptr;
   }
-  std::unique_ptr<Cipher> c(new Cipher());
+  std::unique_ptr<Cipher> c (new Cipher ());
   c->mode_ = mode;
   c->encrypt_ = encrypt;
-  c->key_length_ = key.size();
-  c->ctx_.reset(EVP_CIPHER_CTX_new());
-  EVP_CIPHER_CTX *ctx = as_ctx(c->ctx_);
-  if (ctx == nullptr ||
-      EVP_CipherInit_ex(ctx, evp_cipher(mode, key.size()), nullptr, key.data(),
-                        mode == Mode::kEcb ? nullptr : iv, encrypt ? 1 : 0) != 1) {
+  c->key_length_ = key.size ();
+  c->ctx_.reset (EVP_CIPHER_CTX_new ());
+  EVP_CIPHER_CTX *ctx = as_ctx (c->ctx_);
+  if (ctx == nullptr
+      || EVP_CipherInit_ex (ctx, evp_cipher (mode, key.size ()), nullptr,
+             key.data (), mode == Mode::kEcb ? nullptr : iv, encrypt ? 1 : 0)
+             != 1) {
     *error = "OpenSSL could not initialise the AES context";
     return nullptr;
   }
   // ECB's zero padding is ours (the recipe's); CBC uses EVP's PKCS#7.
-  EVP_CIPHER_CTX_set_padding(ctx, mode == Mode::kCbc ? 1 : 0);
+  EVP_CIPHER_CTX_set_padding (ctx, mode == Mode::kCbc ? 1 : 0);
   return c;
 }
 
-Cipher::~Cipher() = default;
+Cipher::~Cipher () = default;
 
-bool Cipher::update(const uint8_t *in, size_t n, uint8_t *out, size_t *written) {
+bool
+Cipher::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+{
   *written = 0;
-  EVP_CIPHER_CTX *ctx = as_ctx(ctx_);
+  EVP_CIPHER_CTX *ctx = as_ctx (ctx_);
   // EVP takes int lengths: feed huge inputs in slices.
   constexpr size_t kSlice = size_t{1} << 30;
   while (n > 0) {
     size_t chunk = n < kSlice ? n : kSlice;
     int outl = 0;
-    if (EVP_CipherUpdate(ctx, out, &outl, in, static_cast<int>(chunk)) != 1)
+    if (EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (chunk)) != 1)
       return false;
     in += chunk;
     n -= chunk;
     out += outl;
-    *written += static_cast<size_t>(outl);
+    *written += static_cast<size_t> (outl);
     carried_ = (carried_ + chunk) % kBlockSize;
   }
   return true;
 }
 
-bool Cipher::finish(uint8_t *out, size_t *written, std::string *error) {
+bool
+Cipher::finish (uint8_t *out, size_t *written, std::string *error)
+{
   *written = 0;
-  EVP_CIPHER_CTX *ctx = as_ctx(ctx_);
+  EVP_CIPHER_CTX *ctx = as_ctx (ctx_);
   switch (mode_) {
     case Mode::kCtr:
       return true;
     case Mode::kEcb: {
-      if (carried_ == 0) return true;
+      if (carried_ == 0)
+        return true;
       if (!encrypt_) {
-        *error = "ciphertext length is not a multiple of 16 bytes (" +
-                 std::to_string(carried_) +
-                 " bytes left over at the end): the stream is truncated or "
-                 "was not encrypted with mode=ecb";
+        *error = "ciphertext length is not a multiple of 16 bytes ("
+                 + std::to_string (carried_)
+                 + " bytes left over at the end): the stream is truncated or "
+                   "was not encrypted with mode=ecb";
         return false;
       }
       static const uint8_t zeros[kBlockSize] = {};
-      return update(zeros, kBlockSize - carried_, out, written);
+      return update (zeros, kBlockSize - carried_, out, written);
     }
     case Mode::kCbc: {
       int outl = 0;
-      if (EVP_CipherFinal_ex(ctx, out, &outl) != 1) {
+      if (EVP_CipherFinal_ex (ctx, out, &outl) != 1) {
         *error = encrypt_ ? "OpenSSL failed to finish CBC encryption"
                           : "CBC decryption failed at the end of the stream: "
                             "bad PKCS#7 padding or a truncated stream (wrong "
                             "key or iv?)";
         return false;
       }
-      *written = static_cast<size_t>(outl);
+      *written = static_cast<size_t> (outl);
       carried_ = 0;
       return true;
     }
@@ -299,82 +351,93 @@ bool Cipher::finish(uint8_t *out, size_t *written, std::string *error) {
   return false;
 }
 
-bool Cipher::restart(const uint8_t *iv) {
-  EVP_CIPHER_CTX *ctx = as_ctx(ctx_);
+bool
+Cipher::restart (const uint8_t *iv)
+{
+  EVP_CIPHER_CTX *ctx = as_ctx (ctx_);
   carried_ = 0;
   // A NULL cipher and key keep the key schedule; only the IV and the
   // buffered partial block are reset.
-  return EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr,
-                           mode_ == Mode::kEcb ? nullptr : iv, -1) == 1;
+  return EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr,
+             mode_ == Mode::kEcb ? nullptr : iv, -1)
+         == 1;
 }
 
-std::array<uint8_t, StreamHeader::kSize> StreamHeader::serialize() const {
+std::array<uint8_t, StreamHeader::kSize>
+StreamHeader::serialize () const
+{
   std::array<uint8_t, kSize> out{};
-  std::memcpy(out.data(), kMagic.data(), kMagic.size());
+  std::memcpy (out.data (), kMagic.data (), kMagic.size ());
   out[4] = kVersion;
-  out[5] = static_cast<uint8_t>(mode);
+  out[5] = static_cast<uint8_t> (mode);
   out[6] = key_length;
-  out[7] = static_cast<uint8_t>(kSize);
-  std::memcpy(out.data() + 8, iv.data(), iv.size());
-  std::memcpy(out.data() + 24, key_check.data(), key_check.size());
+  out[7] = static_cast<uint8_t> (kSize);
+  std::memcpy (out.data () + 8, iv.data (), iv.size ());
+  std::memcpy (out.data () + 24, key_check.data (), key_check.size ());
   return out;
 }
 
-std::array<uint8_t, StreamHeader::kKeyCheckSize> StreamHeader::compute_key_check(
-    const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv) {
+std::array<uint8_t, StreamHeader::kKeyCheckSize>
+StreamHeader::compute_key_check (
+    const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv)
+{
   static const char kLabel[] = "aesstream key check";
-  uint8_t msg[sizeof(kLabel) - 1 + kBlockSize];
-  std::memcpy(msg, kLabel, sizeof(kLabel) - 1);
-  std::memcpy(msg + sizeof(kLabel) - 1, iv.data(), iv.size());
+  uint8_t msg[sizeof (kLabel) - 1 + kBlockSize];
+  std::memcpy (msg, kLabel, sizeof (kLabel) - 1);
+  std::memcpy (msg + sizeof (kLabel) - 1, iv.data (), iv.size ());
   uint8_t mac[32];
   size_t mac_len = 0;
   std::array<uint8_t, kKeyCheckSize> out{};
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(),
-                key.size(), msg, sizeof(msg), mac, sizeof(mac), &mac_len) !=
-      nullptr) {
-    std::memcpy(out.data(), mac, out.size());
+  if (EVP_Q_mac (nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data (),
+          key.size (), msg, sizeof (msg), mac, sizeof (mac), &mac_len)
+      != nullptr) {
+    std::memcpy (out.data (), mac, out.size ());
   }
-  OPENSSL_cleanse(mac, sizeof(mac));
+  OPENSSL_cleanse (mac, sizeof (mac));
   return out;
 }
 
-bool StreamHeader::parse(const uint8_t *data, size_t n, StreamHeader *out,
-                         std::string *error) {
-  if (n < 8 || std::memcmp(data, kMagic.data(), kMagic.size()) != 0) {
-    *error =
-        "input does not start with an aesstream header: it was not written by "
-        "aesenc without an iv (if it was encrypted with a fixed iv, set the "
-        "same iv on aesdec), or it is not encrypted at all";
+bool
+StreamHeader::parse (
+    const uint8_t *data, size_t n, StreamHeader *out, std::string *error)
+{
+  if (n < 8 || std::memcmp (data, kMagic.data (), kMagic.size ()) != 0) {
+    *error
+        = "input does not start with an aesstream header: it was not written "
+          "by "
+          "aesenc without an iv (if it was encrypted with a fixed iv, set the "
+          "same iv on aesdec), or it is not encrypted at all";
     return false;
   }
   if (data[4] != kVersion) {
-    *error = "aesstream header version " + std::to_string(data[4]) +
-             " is not supported (this aesdec reads version " +
-             std::to_string(kVersion) + ")";
+    *error = "aesstream header version " + std::to_string (data[4])
+             + " is not supported (this aesdec reads version "
+             + std::to_string (kVersion) + ")";
     return false;
   }
   uint8_t mode = data[5];
-  if (mode != static_cast<uint8_t>(Mode::kCtr) &&
-      mode != static_cast<uint8_t>(Mode::kEcb) &&
-      mode != static_cast<uint8_t>(Mode::kCbc)) {
-    *error = "aesstream header names unknown mode " + std::to_string(mode);
+  if (mode != static_cast<uint8_t> (Mode::kCtr)
+      && mode != static_cast<uint8_t> (Mode::kEcb)
+      && mode != static_cast<uint8_t> (Mode::kCbc)) {
+    *error = "aesstream header names unknown mode " + std::to_string (mode);
     return false;
   }
   if (data[6] != 16 && data[6] != 24 && data[6] != 32) {
-    *error = "aesstream header names an invalid key length of " +
-             std::to_string(data[6]) + " bytes";
+    *error = "aesstream header names an invalid key length of "
+             + std::to_string (data[6]) + " bytes";
     return false;
   }
   if (data[7] != kSize || n < kSize) {
-    *error = "aesstream header length " + std::to_string(data[7]) +
-             " is invalid for version 1 (expected " + std::to_string(kSize) + ")";
+    *error = "aesstream header length " + std::to_string (data[7])
+             + " is invalid for version 1 (expected " + std::to_string (kSize)
+             + ")";
     return false;
   }
-  out->mode = static_cast<Mode>(mode);
+  out->mode = static_cast<Mode> (mode);
   out->key_length = data[6];
-  std::memcpy(out->iv.data(), data + 8, kBlockSize);
-  std::memcpy(out->key_check.data(), data + 24, kKeyCheckSize);
+  std::memcpy (out->iv.data (), data + 8, kBlockSize);
+  std::memcpy (out->key_check.data (), data + 24, kKeyCheckSize);
   return true;
 }
 
-}  // namespace aesstream
+} // namespace aesstream

@@ -17,67 +17,70 @@ constexpr size_t kBlockSize = 16;
 
 // The modes the core implements. The numeric values appear on the wire (the
 // stream header's mode byte, docs/format.md): never renumber them.
-enum class Mode : uint8_t {
+enum class Mode : uint8_t
+{
   kCtr = 1,
   kEcb = 2,
   kCbc = 3,
 };
 
-const char *mode_name(Mode mode);
+const char *mode_name (Mode mode);
 
 // A byte vector that is wiped with OPENSSL_cleanse before its memory is
 // released, for keys and anything derived from them. Copying is disabled so
 // that key material is never duplicated by accident.
 class SecureBytes {
- public:
-  SecureBytes() = default;
-  explicit SecureBytes(size_t n) : bytes_(n) {}
-  SecureBytes(const uint8_t *data, size_t n) : bytes_(data, data + n) {}
-  SecureBytes(const SecureBytes &) = delete;
-  SecureBytes &operator=(const SecureBytes &) = delete;
-  SecureBytes(SecureBytes &&other) noexcept;
-  SecureBytes &operator=(SecureBytes &&other) noexcept;
-  ~SecureBytes() { clear(); }
+public:
+  SecureBytes () = default;
+  explicit SecureBytes (size_t n) : bytes_ (n) {}
+  SecureBytes (const uint8_t *data, size_t n) : bytes_ (data, data + n) {}
+  SecureBytes (const SecureBytes &) = delete;
+  SecureBytes &operator= (const SecureBytes &) = delete;
+  SecureBytes (SecureBytes &&other) noexcept;
+  SecureBytes &operator= (SecureBytes &&other) noexcept;
+  ~SecureBytes () { clear (); }
 
-  void clear();
-  SecureBytes clone() const { return SecureBytes(data(), size()); }
-  void resize(size_t n);
+  void clear ();
+  SecureBytes clone () const { return SecureBytes (data (), size ()); }
+  void resize (size_t n);
 
-  uint8_t *data() { return bytes_.data(); }
-  const uint8_t *data() const { return bytes_.data(); }
-  size_t size() const { return bytes_.size(); }
-  bool empty() const { return bytes_.empty(); }
+  uint8_t *data () { return bytes_.data (); }
+  const uint8_t *data () const { return bytes_.data (); }
+  size_t size () const { return bytes_.size (); }
+  bool empty () const { return bytes_.empty (); }
 
- private:
+private:
   std::vector<uint8_t> bytes_;
 };
 
 // Parses hex text into bytes. `what` names the value in error messages ("key",
 // "iv"); the messages never contain the text itself, which may be a secret.
 // Accepted lengths (in bytes) are listed in `allowed_lengths`.
-bool parse_hex(std::string_view text, std::string_view what,
-               const std::vector<size_t> &allowed_lengths, SecureBytes *out,
-               std::string *error);
+bool parse_hex (std::string_view text, std::string_view what,
+    const std::vector<size_t> &allowed_lengths, SecureBytes *out,
+    std::string *error);
 
 // Parses an AES key given as 32, 48 or 64 hex digits.
-bool parse_key_hex(std::string_view text, SecureBytes *out, std::string *error);
+bool parse_key_hex (
+    std::string_view text, SecureBytes *out, std::string *error);
 // Reads a key file holding hex text; surrounding whitespace is ignored.
-bool read_key_file(const std::string &path, SecureBytes *out,
-                   std::string *error);
+bool read_key_file (
+    const std::string &path, SecureBytes *out, std::string *error);
 // Parses a 128-bit IV / initial counter block given as 32 hex digits.
-bool parse_iv_hex(std::string_view text, std::array<uint8_t, kBlockSize> *out,
-                  std::string *error);
-std::string to_hex(const uint8_t *data, size_t n);
+bool parse_iv_hex (std::string_view text, std::array<uint8_t, kBlockSize> *out,
+    std::string *error);
+std::string to_hex (const uint8_t *data, size_t n);
 
 // Adds `blocks` to a 128-bit big-endian counter block, wrapping modulo 2^128
 // as OpenSSL's and pycryptodome's CTR implementations do.
-void counter_add(std::array<uint8_t, kBlockSize> *counter, uint64_t blocks);
+void counter_add (std::array<uint8_t, kBlockSize> *counter, uint64_t blocks);
 
 // Fills `out` from OpenSSL's CSPRNG. Returns false if the generator failed.
-bool random_bytes(uint8_t *out, size_t n);
+bool random_bytes (uint8_t *out, size_t n);
 
-struct EvpCtxDeleter {
-  void operator()(void *ctx) const;
+struct EvpCtxDeleter
+{
+  void operator() (void *ctx) const;
 };
 
 // A streaming AES cipher in one direction.
@@ -91,39 +94,42 @@ struct EvpCtxDeleter {
 //  - CBC: PKCS#7 padding is added when encrypting and checked and removed when
 //    decrypting (EVP's own padding).
 class Cipher {
- public:
+public:
   // Returns nullptr and sets `error` on failure (bad key size, EVP failure).
-  static std::unique_ptr<Cipher> create(Mode mode, bool encrypt,
-                                        const SecureBytes &key,
-                                        const uint8_t *iv, std::string *error);
-  ~Cipher();
+  static std::unique_ptr<Cipher> create (Mode mode, bool encrypt,
+      const SecureBytes &key, const uint8_t *iv, std::string *error);
+  ~Cipher ();
 
-  Mode mode() const { return mode_; }
-  bool encrypting() const { return encrypt_; }
-  size_t key_length() const { return key_length_; }
+  Mode mode () const { return mode_; }
+  bool encrypting () const { return encrypt_; }
+  size_t key_length () const { return key_length_; }
 
   // Upper bound of what update() writes for `n` input bytes.
-  size_t max_update_output(size_t n) const {
+  size_t max_update_output (size_t n) const
+  {
     return mode_ == Mode::kCtr ? n : n + kBlockSize;
   }
   // Upper bound of what finish() writes.
-  size_t max_finish_output() const { return mode_ == Mode::kCtr ? 0 : 2 * kBlockSize; }
+  size_t max_finish_output () const
+  {
+    return mode_ == Mode::kCtr ? 0 : 2 * kBlockSize;
+  }
 
   // Processes `n` bytes from `in` into `out` and returns how many bytes were
   // written. `out` may equal `in` (in place) but must not partially overlap
   // it. Returns false only if EVP fails, which should never happen.
-  bool update(const uint8_t *in, size_t n, uint8_t *out, size_t *written);
-  bool finish(uint8_t *out, size_t *written, std::string *error);
+  bool update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  bool finish (uint8_t *out, size_t *written, std::string *error);
 
   // Restarts the stream with the same key and a new IV (may be null for ECB):
   // carried bytes are dropped.
-  bool restart(const uint8_t *iv);
+  bool restart (const uint8_t *iv);
 
   // Bytes carried over (not yet output) because they do not complete a block.
-  size_t carried() const { return carried_; }
+  size_t carried () const { return carried_; }
 
- private:
-  Cipher() = default;
+private:
+  Cipher () = default;
 
   std::unique_ptr<void, EvpCtxDeleter> ctx_;
   Mode mode_ = Mode::kCtr;
@@ -135,7 +141,8 @@ class Cipher {
 // The aesstream stream header (docs/format.md), written in front of the
 // ciphertext when no IV was configured, so that the receiver learns the
 // random IV and can check that it was given a stream it understands.
-struct StreamHeader {
+struct StreamHeader
+{
   static constexpr size_t kSize = 32;
   static constexpr size_t kKeyCheckSize = 8;
   static constexpr uint8_t kVersion = 1;
@@ -151,14 +158,14 @@ struct StreamHeader {
   // share a key.
   std::array<uint8_t, kKeyCheckSize> key_check{};
 
-  static std::array<uint8_t, kKeyCheckSize> compute_key_check(
+  static std::array<uint8_t, kKeyCheckSize> compute_key_check (
       const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv);
 
-  std::array<uint8_t, kSize> serialize() const;
+  std::array<uint8_t, kSize> serialize () const;
   // Parses and checks a header; `error` says what is wrong in words a user
   // can act on.
-  static bool parse(const uint8_t *data, size_t n, StreamHeader *out,
-                    std::string *error);
+  static bool parse (
+      const uint8_t *data, size_t n, StreamHeader *out, std::string *error);
 };
 
-}  // namespace aesstream
+} // namespace aesstream

@@ -99,26 +99,26 @@ core_mode (GstAesStreamMode mode)
   }
 }
 
-}  // namespace
+} // namespace
 
 typedef struct
 {
   Impl *impl;
 } GstAesStreamBasePrivate;
 
-G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstAesStreamBase, gst_aes_stream_base,
-    GST_TYPE_BASE_TRANSFORM);
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (
+    GstAesStreamBase, gst_aes_stream_base, GST_TYPE_BASE_TRANSFORM);
 
 static Impl *
-get_impl (GstAesStreamBase * self)
+get_impl (GstAesStreamBase *self)
 {
-  auto priv = static_cast<GstAesStreamBasePrivate *>
-      (gst_aes_stream_base_get_instance_private (self));
+  auto priv = static_cast<GstAesStreamBasePrivate *> (
+      gst_aes_stream_base_get_instance_private (self));
   return priv->impl;
 }
 
 static gboolean
-is_encrypt (GstAesStreamBase * self)
+is_encrypt (GstAesStreamBase *self)
 {
   return GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
 }
@@ -128,12 +128,14 @@ gst_aes_stream_mode_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_AES_STREAM_MODE_CTR,
-        "CTR: counter mode, length-preserving, for streaming (default)", "ctr"},
-    {GST_AES_STREAM_MODE_ECB,
+      {GST_AES_STREAM_MODE_CTR,
+          "CTR: counter mode, length-preserving, for streaming (default)",
+          "ctr"},
+      {GST_AES_STREAM_MODE_ECB,
           "ECB with zero padding: INSECURE, leaks patterns; only for "
-          "compatibility with the original recipe", "ecb"},
-    {0, NULL, NULL},
+          "compatibility with the original recipe",
+          "ecb"},
+      {0, NULL, NULL},
   };
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstAesStreamMode", values);
@@ -143,7 +145,7 @@ gst_aes_stream_mode_get_type (void)
 }
 
 const gchar *
-gst_aes_stream_base_mode_name (GstAesStreamBase * self)
+gst_aes_stream_base_mode_name (GstAesStreamBase *self)
 {
   GST_OBJECT_LOCK (self);
   Mode mode = core_mode (get_impl (self)->settings.mode);
@@ -155,21 +157,22 @@ gst_aes_stream_base_mode_name (GstAesStreamBase * self)
 /* Properties */
 
 static void
-gst_aes_stream_base_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_aes_stream_base_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (object);
   Impl *impl = get_impl (self);
-  Settings & s = impl->settings;
+  Settings &s = impl->settings;
 
   GST_OBJECT_LOCK (self);
   if (impl->started) {
     GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (self, "refusing to change '%s' while running",
-        pspec->name);
+    GST_WARNING_OBJECT (
+        self, "refusing to change '%s' while running", pspec->name);
     GST_ELEMENT_WARNING (self, CORE, STATE_CHANGE,
         ("Property '%s' cannot be changed while the element is running; "
-            "change it in the NULL or READY state.", pspec->name),
+         "change it in the NULL or READY state.",
+            pspec->name),
         ("refused change of '%s'", pspec->name));
     return;
   }
@@ -178,23 +181,23 @@ gst_aes_stream_base_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       s.mode = static_cast<GstAesStreamMode> (g_value_get_enum (value));
       break;
-    case PROP_KEY:{
+    case PROP_KEY: {
       const gchar *text = g_value_get_string (value);
       s.key.clear ();
       s.key_error.clear ();
-      if (text != NULL && !aesstream::parse_key_hex (text, &s.key,
-              &s.key_error)) {
+      if (text != NULL
+          && !aesstream::parse_key_hex (text, &s.key, &s.key_error)) {
         /* Never log the value: it is (nearly) a key. */
         GST_WARNING_OBJECT (self, "invalid key: %s", s.key_error.c_str ());
       }
       break;
     }
-    case PROP_KEY_FILE:{
+    case PROP_KEY_FILE: {
       const gchar *path = g_value_get_string (value);
       s.key_file = path != NULL ? path : "";
       break;
     }
-    case PROP_IV:{
+    case PROP_IV: {
       const gchar *text = g_value_get_string (value);
       s.iv.reset ();
       s.iv_error.clear ();
@@ -215,11 +218,11 @@ gst_aes_stream_base_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_aes_stream_base_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_aes_stream_base_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (object);
-  Settings & s = get_impl (self)->settings;
+  Settings &s = get_impl (self)->settings;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -227,7 +230,8 @@ gst_aes_stream_base_get_property (GObject * object, guint prop_id,
       g_value_set_enum (value, s.mode);
       break;
     case PROP_KEY_FILE:
-      g_value_set_string (value, s.key_file.empty ()? NULL : s.key_file.c_str ());
+      g_value_set_string (
+          value, s.key_file.empty () ? NULL : s.key_file.c_str ());
       break;
     case PROP_IV:
       if (s.iv) {
@@ -249,7 +253,7 @@ gst_aes_stream_base_get_property (GObject * object, guint prop_id,
 /* Start / stop */
 
 static std::array<uint8_t, StreamHeader::kSize>
-make_header (const State & st)
+make_header (const State &st)
 {
   StreamHeader h;
   h.mode = st.mode;
@@ -259,11 +263,11 @@ make_header (const State & st)
   return h.serialize ();
 }
 
-#define SETTINGS_ERROR(self, msg) \
+#define SETTINGS_ERROR(self, msg)                                              \
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", (msg).c_str ()), (NULL))
 
 static gboolean
-gst_aes_stream_base_start (GstBaseTransform * trans)
+gst_aes_stream_base_start (GstBaseTransform *trans)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
   Impl *impl = get_impl (self);
@@ -271,7 +275,7 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
 
   /* Snapshot of the settings: the stream never looks at them again. */
   GST_OBJECT_LOCK (self);
-  const Settings & s = impl->settings;
+  const Settings &s = impl->settings;
   GstAesStreamMode mode = s.mode;
   SecureBytes key = s.key.clone ();
   std::string key_error = s.key_error;
@@ -286,19 +290,21 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
   }
   if (!key.empty () && !key_file.empty ()) {
     SETTINGS_ERROR (self, std::string ("Both key and key-file are set; set "
-            "only one of them."));
+                                       "only one of them."));
     return FALSE;
   }
   if (key.empty () && key_file.empty ()) {
-    SETTINGS_ERROR (self, std::string ("No key set: set the key property "
+    SETTINGS_ERROR (self,
+        std::string (
+            "No key set: set the key property "
             "(32, 48 or 64 hex digits for AES-128/192/256) or key-file."));
     return FALSE;
   }
   if (!key_file.empty ()) {
     std::string error;
     if (!aesstream::read_key_file (key_file, &key, &error)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error.c_str ()),
-          (NULL));
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, OPEN_READ, ("%s", error.c_str ()), (NULL));
       return FALSE;
     }
   }
@@ -311,7 +317,7 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
   st.mode = core_mode (mode);
   if (st.mode == Mode::kEcb && iv) {
     SETTINGS_ERROR (self, std::string ("mode=ecb does not use an iv; unset "
-            "iv, or use mode=ctr."));
+                                       "iv, or use mode=ctr."));
     return FALSE;
   }
   if (st.mode == Mode::kCtr) {
@@ -323,7 +329,8 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
       if (encrypt && !aesstream::random_bytes (st.iv.data (), st.iv.size ())) {
         GST_ELEMENT_ERROR (self, LIBRARY, INIT,
             ("OpenSSL's random generator failed; refusing to encrypt with a "
-                "predictable IV."), (NULL));
+             "predictable IV."),
+            (NULL));
         return FALSE;
       }
       /* aesdec learns the IV from the header; until then it holds zeros and
@@ -347,13 +354,13 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
   if (st.mode == Mode::kEcb) {
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("mode=ecb is insecure: identical 16-byte blocks give identical "
-            "ciphertext, so patterns in the media stay visible. Use it only "
-            "to interoperate with the original ECB recipe; prefer mode=ctr."),
+         "ciphertext, so patterns in the media stay visible. Use it only "
+         "to interoperate with the original ECB recipe; prefer mode=ctr."),
         (NULL));
   }
 
   GST_INFO_OBJECT (self, "starting: mode %s, AES-%u, %s",
-      aesstream::mode_name (st.mode), (guint) key.size () * 8,
+      aesstream::mode_name (st.mode), (guint)key.size () * 8,
       st.with_header ? "random iv in a stream header" : "fixed iv");
 
   GST_OBJECT_LOCK (self);
@@ -365,7 +372,7 @@ gst_aes_stream_base_start (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_aes_stream_base_stop (GstBaseTransform * trans)
+gst_aes_stream_base_stop (GstBaseTransform *trans)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
   Impl *impl = get_impl (self);
@@ -382,9 +389,9 @@ gst_aes_stream_base_stop (GstBaseTransform * trans)
 /* Back to the state right after start(), for a flush. aesenc with a random
  * iv draws a new one: reusing the old one on new data would reuse keystream. */
 static gboolean
-reset_stream (GstAesStreamBase * self)
+reset_stream (GstAesStreamBase *self)
 {
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   if (!st.cipher)
     return TRUE;
   st.header_have = 0;
@@ -404,9 +411,9 @@ reset_stream (GstAesStreamBase * self)
 /* Buffers */
 
 static GstBuffer *
-new_header_buffer (GstAesStreamBase * self)
+new_header_buffer (GstAesStreamBase *self)
 {
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   GstBuffer *buf = gst_buffer_new_memdup (st.header.data (), st.header.size ());
   GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_HEADER);
   return buf;
@@ -415,18 +422,20 @@ new_header_buffer (GstAesStreamBase * self)
 /* aesdec: takes header bytes from the front of `data`. Returns how many
  * bytes were consumed, or -1 after posting an error. */
 static gssize
-consume_header (GstAesStreamBase * self, const guint8 * data, gsize size)
+consume_header (GstAesStreamBase *self, const guint8 *data, gsize size)
 {
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   gsize take = MIN (size, st.header.size () - st.header_have);
   std::memcpy (st.header.data () + st.header_have, data, take);
   st.header_have += take;
 
   /* Check the magic as soon as it is complete, so that a wrong input fails
    * on its first bytes instead of waiting for a whole header. */
-  bool magic_ok = st.header_have < StreamHeader::kMagic.size ()
-      || std::memcmp (st.header.data (), StreamHeader::kMagic.data (),
-      StreamHeader::kMagic.size ()) == 0;
+  bool magic_ok
+      = st.header_have < StreamHeader::kMagic.size ()
+        || std::memcmp (st.header.data (), StreamHeader::kMagic.data (),
+               StreamHeader::kMagic.size ())
+               == 0;
   if (magic_ok && st.header_have < StreamHeader::kSize)
     return take;
   StreamHeader h;
@@ -445,22 +454,25 @@ consume_header (GstAesStreamBase * self, const guint8 * data, gsize size)
   if (h.key_length != st.cipher->key_length ()) {
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
         ("The stream was encrypted with AES-%u but the key given to aesdec "
-            "is AES-%u: wrong key.", h.key_length * 8u,
-            (guint) st.cipher->key_length () * 8u), (NULL));
+         "is AES-%u: wrong key.",
+            h.key_length * 8u, (guint)st.cipher->key_length () * 8u),
+        (NULL));
     return -1;
   }
   if (CRYPTO_memcmp (h.key_check.data (),
           StreamHeader::compute_key_check (st.key, h.iv).data (),
-          h.key_check.size ()) != 0) {
+          h.key_check.size ())
+      != 0) {
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
         ("Wrong key: the stream header's key check does not match the key "
-            "given to aesdec."), (NULL));
+         "given to aesdec."),
+        (NULL));
     return -1;
   }
   st.iv = h.iv;
   if (!st.cipher->restart (st.iv.data ())) {
-    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("OpenSSL failed to set the iv"),
-        (NULL));
+    GST_ELEMENT_ERROR (
+        self, LIBRARY, FAILED, ("OpenSSL failed to set the iv"), (NULL));
     return -1;
   }
   st.header_pending = false;
@@ -469,11 +481,11 @@ consume_header (GstAesStreamBase * self, const guint8 * data, gsize size)
 }
 
 static GstFlowReturn
-gst_aes_stream_base_prepare_output_buffer (GstBaseTransform * trans,
-    GstBuffer * inbuf, GstBuffer ** outbuf)
+gst_aes_stream_base_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   gsize size = gst_buffer_get_size (inbuf);
 
   /* CTR is length-preserving: encrypt in place when we may write to the
@@ -487,8 +499,8 @@ gst_aes_stream_base_prepare_output_buffer (GstBaseTransform * trans,
   GstAllocator *allocator = NULL;
   GstAllocationParams params;
   gst_base_transform_get_allocator (trans, &allocator, &params);
-  *outbuf = gst_buffer_new_allocate (allocator,
-      st.cipher->max_update_output (size), &params);
+  *outbuf = gst_buffer_new_allocate (
+      allocator, st.cipher->max_update_output (size), &params);
   if (allocator)
     gst_object_unref (allocator);
   if (*outbuf == NULL) {
@@ -499,17 +511,17 @@ gst_aes_stream_base_prepare_output_buffer (GstBaseTransform * trans,
   /* Timestamps and flags describe the stream position and stay; metas
    * describe the plaintext's layout and do not apply to ciphertext. */
   gst_buffer_copy_into (*outbuf, inbuf,
-      (GstBufferCopyFlags) (GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS),
+      (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS),
       0, -1);
   return GST_FLOW_OK;
 }
 
 static GstFlowReturn
-gst_aes_stream_base_transform (GstBaseTransform * trans, GstBuffer * inbuf,
-    GstBuffer * outbuf)
+gst_aes_stream_base_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   const gboolean in_place = inbuf == outbuf;
   GstMapInfo in, out;
 
@@ -547,8 +559,9 @@ gst_aes_stream_base_transform (GstBaseTransform * trans, GstBuffer * inbuf,
       gst_buffer_unmap (outbuf, &out);
     gst_buffer_unmap (inbuf, &in);
     if (!ok) {
-      GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("OpenSSL failed to %s",
-              is_encrypt (self) ? "encrypt" : "decrypt"), (NULL));
+      GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+          ("OpenSSL failed to %s", is_encrypt (self) ? "encrypt" : "decrypt"),
+          (NULL));
       return GST_FLOW_ERROR;
     }
 
@@ -569,15 +582,15 @@ gst_aes_stream_base_transform (GstBaseTransform * trans, GstBuffer * inbuf,
     /* CTR keeps one output buffer per input buffer, even an empty one;
      * block modes may have nothing to say yet, and neither has aesdec when
      * a buffer held only header bytes. */
-    if (written == 0 && (st.mode != Mode::kCtr || skip > 0
-            || st.header_pending))
+    if (written == 0
+        && (st.mode != Mode::kCtr || skip > 0 || st.header_pending))
       return GST_BASE_TRANSFORM_FLOW_DROPPED;
     return GST_FLOW_OK;
   }
 
 map_failed:
-  GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not map a buffer"),
-      (NULL));
+  GST_ELEMENT_ERROR (
+      self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
   return GST_FLOW_ERROR;
 }
 
@@ -587,14 +600,14 @@ map_failed:
 /* At EOS: write what is still owed (aesenc: a header for an empty stream,
  * ECB's zero-padded last block) or report what is missing (aesdec). */
 static gboolean
-drain (GstAesStreamBase * self)
+drain (GstAesStreamBase *self)
 {
-  State & st = get_impl (self)->state;
+  State &st = get_impl (self)->state;
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   if (!st.cipher)
     return TRUE;
   if (st.failed)
-    return FALSE;               /* the error is on the bus already */
+    return FALSE; /* the error is on the bus already */
 
   if (st.header_pending) {
     if (is_encrypt (self)) {
@@ -603,9 +616,10 @@ drain (GstAesStreamBase * self)
     } else {
       GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
           ("The stream ended before its %u-byte aesstream header was "
-              "complete (got %u bytes): it is truncated, or it was encrypted "
-              "with a fixed iv (then set the same iv on aesdec).",
-              (guint) StreamHeader::kSize, (guint) st.header_have), (NULL));
+           "complete (got %u bytes): it is truncated, or it was encrypted "
+           "with a fixed iv (then set the same iv on aesdec).",
+              (guint)StreamHeader::kSize, (guint)st.header_have),
+          (NULL));
       return FALSE;
     }
   }
@@ -619,17 +633,17 @@ drain (GstAesStreamBase * self)
   }
   if (written > 0) {
     GstBuffer *buf = gst_buffer_new_memdup (tail, written);
-    OPENSSL_cleanse (tail, sizeof (tail));      /* may hold plaintext */
+    OPENSSL_cleanse (tail, sizeof (tail)); /* may hold plaintext */
     GstFlowReturn ret = gst_pad_push (trans->srcpad, buf);
     if (ret != GST_FLOW_OK)
-      GST_DEBUG_OBJECT (self, "pushing the last block: %s",
-          gst_flow_get_name (ret));
+      GST_DEBUG_OBJECT (
+          self, "pushing the last block: %s", gst_flow_get_name (ret));
   }
   return TRUE;
 }
 
 static gboolean
-gst_aes_stream_base_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_aes_stream_base_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
 
@@ -651,49 +665,49 @@ gst_aes_stream_base_sink_event (GstBaseTransform * trans, GstEvent * event)
     default:
       break;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
+      ->sink_event (trans, event);
 }
 
 static gboolean
-gst_aes_stream_base_query (GstBaseTransform * trans, GstPadDirection direction,
-    GstQuery * query)
+gst_aes_stream_base_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
   /* The cipher state runs along the stream: pulling arbitrary ranges
    * (decodebin's typefinder would) cannot be served. Offer push mode only,
    * so that downstream typefinds on the pushed data instead. */
-  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING) {
+  if (direction == GST_PAD_SRC
+      && GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING) {
     gst_query_set_scheduling (query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
     gst_query_add_scheduling_mode (query, GST_PAD_MODE_PUSH);
     return TRUE;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)->query
-      (trans, direction, query);
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
+      ->query (trans, direction, query);
 }
 
 /* ---------------------------------------------------------------------- */
 
 static void
-gst_aes_stream_base_init (GstAesStreamBase * self)
+gst_aes_stream_base_init (GstAesStreamBase *self)
 {
-  auto priv = static_cast<GstAesStreamBasePrivate *>
-      (gst_aes_stream_base_get_instance_private (self));
+  auto priv = static_cast<GstAesStreamBasePrivate *> (
+      gst_aes_stream_base_get_instance_private (self));
   priv->impl = new Impl ();
 }
 
 static void
-gst_aes_stream_base_finalize (GObject * object)
+gst_aes_stream_base_finalize (GObject *object)
 {
-  auto priv = static_cast<GstAesStreamBasePrivate *>
-      (gst_aes_stream_base_get_instance_private (GST_AES_STREAM_BASE
-          (object)));
-  delete priv->impl;            /* SecureBytes wipe the key */
+  auto priv = static_cast<GstAesStreamBasePrivate *> (
+      gst_aes_stream_base_get_instance_private (GST_AES_STREAM_BASE (object)));
+  delete priv->impl; /* SecureBytes wipe the key */
   priv->impl = NULL;
   G_OBJECT_CLASS (gst_aes_stream_base_parent_class)->finalize (object);
 }
 
 static void
-gst_aes_stream_base_class_init (GstAesStreamBaseClass * klass)
+gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
@@ -705,8 +719,9 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass * klass)
   gobject_class->get_property = gst_aes_stream_base_get_property;
   gobject_class->finalize = gst_aes_stream_base_finalize;
 
-  const GParamFlags rw_ready = (GParamFlags) (G_PARAM_READWRITE |
-      G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const GParamFlags rw_ready
+      = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                      | GST_PARAM_MUTABLE_READY);
 
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
@@ -716,30 +731,33 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass * klass)
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",
           "AES key as 32, 48 or 64 hex digits (AES-128/192/256). "
-          "Write-only: it cannot be read back", NULL,
-          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-              GST_PARAM_MUTABLE_READY)));
+          "Write-only: it cannot be read back",
+          NULL,
+          (GParamFlags)(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_KEY_FILE,
       g_param_spec_string ("key-file", "Key file",
           "Path of a file holding the key as hex text (surrounding "
           "whitespace ignored); keeps the key out of process lists. "
-          "Exclusive with key", NULL, rw_ready));
+          "Exclusive with key",
+          NULL, rw_ready));
   g_object_class_install_property (gobject_class, PROP_IV,
       g_param_spec_string ("iv", "IV",
           "CTR initial counter block as 32 hex digits. Unset (default): "
           "aesenc draws a random IV at every start and writes it in a stream "
           "header, which aesdec reads. Set: raw CTR without header, "
           "identical to openssl enc; never reuse a key+iv pair for "
-          "different data", NULL, rw_ready));
+          "different data",
+          NULL, rw_ready));
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);
-  trans_class->prepare_output_buffer =
-      GST_DEBUG_FUNCPTR (gst_aes_stream_base_prepare_output_buffer);
+  trans_class->prepare_output_buffer
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_base_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_base_transform);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_base_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
 
-  gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags) 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_BASE, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_BASE, (GstPluginAPIFlags)0);
 }

@@ -32,6 +32,6 @@ GType gst_aes_stream_mode_get_type (void);
 #define GST_AES_STREAM_ENCRYPTED_CAPS_NAME "application/x-aes-encrypted"
 
 /* The configured mode as its lower-case name ("ctr"), as caps carry it. */
-const gchar *gst_aes_stream_base_mode_name (GstAesStreamBase * self);
+const gchar *gst_aes_stream_base_mode_name (GstAesStreamBase *self);
 
 G_END_DECLS

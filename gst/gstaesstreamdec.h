@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_AES_STREAM_DEC (gst_aes_stream_dec_get_type ())
-G_DECLARE_FINAL_TYPE (GstAesStreamDec, gst_aes_stream_dec, GST,
-    AES_STREAM_DEC, GstAesStreamBase)
+G_DECLARE_FINAL_TYPE (
+    GstAesStreamDec, gst_aes_stream_dec, GST, AES_STREAM_DEC, GstAesStreamBase)
 
 GST_ELEMENT_REGISTER_DECLARE (aesdec);
 

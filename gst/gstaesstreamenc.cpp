@@ -34,18 +34,18 @@ struct _GstAesStreamEnc
 };
 
 G_DEFINE_TYPE (GstAesStreamEnc, gst_aes_stream_enc, GST_TYPE_AES_STREAM_BASE);
-GST_ELEMENT_REGISTER_DEFINE (aesenc, "aesenc", GST_RANK_PRIMARY + 1,
-    GST_TYPE_AES_STREAM_ENC);
+GST_ELEMENT_REGISTER_DEFINE (
+    aesenc, "aesenc", GST_RANK_PRIMARY + 1, GST_TYPE_AES_STREAM_ENC);
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AES_STREAM_ENCRYPTED_CAPS_NAME));
+static GstStaticPadTemplate src_template
+    = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_AES_STREAM_ENCRYPTED_CAPS_NAME));
 
 static GstCaps *
-encrypted_caps (GstAesStreamEnc * self)
+encrypted_caps (GstAesStreamEnc *self)
 {
   return gst_caps_new_simple (GST_AES_STREAM_ENCRYPTED_CAPS_NAME, "mode",
       G_TYPE_STRING, gst_aes_stream_base_mode_name (GST_AES_STREAM_BASE (self)),
@@ -53,15 +53,16 @@ encrypted_caps (GstAesStreamEnc * self)
 }
 
 static GstCaps *
-gst_aes_stream_enc_transform_caps (GstBaseTransform * trans,
-    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+gst_aes_stream_enc_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
 {
   /* Anything goes in; only ciphertext comes out. */
-  GstCaps *result = direction == GST_PAD_SINK ?
-      encrypted_caps (GST_AES_STREAM_ENC (trans)) : gst_caps_new_any ();
+  GstCaps *result = direction == GST_PAD_SINK
+                        ? encrypted_caps (GST_AES_STREAM_ENC (trans))
+                        : gst_caps_new_any ();
   if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, result,
-        GST_CAPS_INTERSECT_FIRST);
+    GstCaps *tmp
+        = gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
     gst_caps_unref (result);
     result = tmp;
   }
@@ -69,8 +70,8 @@ gst_aes_stream_enc_transform_caps (GstBaseTransform * trans,
 }
 
 static GstCaps *
-gst_aes_stream_enc_fixate_caps (GstBaseTransform * trans,
-    GstPadDirection direction, GstCaps * caps, GstCaps * othercaps)
+gst_aes_stream_enc_fixate_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *othercaps)
 {
   if (gst_caps_is_any (othercaps) || gst_caps_is_empty (othercaps))
     return othercaps;
@@ -78,15 +79,15 @@ gst_aes_stream_enc_fixate_caps (GstBaseTransform * trans,
   /* Keep what the plaintext was, so that aesdec can say it again. */
   if (direction == GST_PAD_SINK && gst_caps_is_fixed (caps)) {
     gchar *original = gst_caps_to_string (caps);
-    gst_caps_set_simple (othercaps, "original-caps", G_TYPE_STRING, original,
-        NULL);
+    gst_caps_set_simple (
+        othercaps, "original-caps", G_TYPE_STRING, original, NULL);
     g_free (original);
   }
   return gst_caps_fixate (othercaps);
 }
 
 static gboolean
-gst_aes_stream_enc_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   /* A source without caps (filesrc, fdsrc) still gets its output labelled
    * as ciphertext, before the segment as the event order requires. */
@@ -95,35 +96,34 @@ gst_aes_stream_enc_sink_event (GstBaseTransform * trans, GstEvent * event)
     gst_pad_push_event (trans->srcpad,
         gst_event_new_caps (encrypted_caps (GST_AES_STREAM_ENC (trans))));
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)
+      ->sink_event (trans, event);
 }
 
 static void
-gst_aes_stream_enc_init (GstAesStreamEnc * self)
-{
-}
+gst_aes_stream_enc_init (GstAesStreamEnc *self)
+{}
 
 static void
-gst_aes_stream_enc_class_init (GstAesStreamEncClass * klass)
+gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
 {
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
 
-  GST_DEBUG_CATEGORY_INIT (gst_aes_stream_enc_debug, "aesenc", 0,
-      "AES stream encryption");
+  GST_DEBUG_CATEGORY_INIT (
+      gst_aes_stream_enc_debug, "aesenc", 0, "AES stream encryption");
 
   GST_AES_STREAM_BASE_CLASS (klass)->encrypt = TRUE;
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "AES stream encryption", "Filter/Encryptor",
+  gst_element_class_set_static_metadata (element_class, "AES stream encryption",
+      "Filter/Encryptor",
       "Encrypts a stream with AES-CTR (default) or AES-ECB using OpenSSL",
       "aesstream developers");
 
-  trans_class->transform_caps =
-      GST_DEBUG_FUNCPTR (gst_aes_stream_enc_transform_caps);
+  trans_class->transform_caps
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_transform_caps);
   trans_class->fixate_caps = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_fixate_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_sink_event);
 }

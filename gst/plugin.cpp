@@ -12,7 +12,7 @@
 #include "gstaesstreamenc.h"
 
 static gboolean
-plugin_init (GstPlugin * plugin)
+plugin_init (GstPlugin *plugin)
 {
   gboolean ok = GST_ELEMENT_REGISTER (aesenc, plugin);
   ok = GST_ELEMENT_REGISTER (aesdec, plugin) && ok;

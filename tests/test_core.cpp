@@ -20,32 +20,37 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-Bytes hex(const std::string &s) {
+Bytes
+hex (const std::string &s)
+{
   Bytes out;
-  for (size_t i = 0; i + 1 < s.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < s.size (); i += 2)
+    out.push_back (
+        static_cast<uint8_t> (std::stoi (s.substr (i, 2), nullptr, 16)));
   return out;
 }
 
-SecureBytes key_of(const std::string &s) {
-  Bytes b = hex(s);
-  return SecureBytes(b.data(), b.size());
+SecureBytes
+key_of (const std::string &s)
+{
+  Bytes b = hex (s);
+  return SecureBytes (b.data (), b.size ());
 }
 
 // NIST SP 800-38A, Appendix F: the common plaintext and keys.
-const char *kPlain =
-    "6bc1bee22e409f96e93d7e117393172a"
-    "ae2d8a571e03ac9c9eb76fac45af8e51"
-    "30c81c46a35ce411e5fbc1191a0a52ef"
-    "f69f2445df4f9b17ad2b417be66c3710";
+const char *kPlain = "6bc1bee22e409f96e93d7e117393172a"
+                     "ae2d8a571e03ac9c9eb76fac45af8e51"
+                     "30c81c46a35ce411e5fbc1191a0a52ef"
+                     "f69f2445df4f9b17ad2b417be66c3710";
 const char *kKey128 = "2b7e151628aed2a6abf7158809cf4f3c";
 const char *kKey192 = "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b";
-const char *kKey256 =
-    "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+const char *kKey256
+    = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
 const char *kCtrIv = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 const char *kCbcIv = "000102030405060708090a0b0c0d0e0f";
 
-struct Vector {
+struct Vector
+{
   const char *name;
   Mode mode;
   const char *key;
@@ -55,337 +60,374 @@ struct Vector {
 
 const Vector kVectors[] = {
     {"F.1.1/F.1.2 ECB-AES128", Mode::kEcb, kKey128, nullptr,
-     "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf"
-     "43b1cd7f598ece23881b00e3ed0306887b0c785e27e8ad3f8223207104725dd4"},
+        "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf"
+        "43b1cd7f598ece23881b00e3ed0306887b0c785e27e8ad3f8223207104725dd4"},
     {"F.1.3/F.1.4 ECB-AES192", Mode::kEcb, kKey192, nullptr,
-     "bd334f1d6e45f25ff712a214571fa5cc974104846d0ad3ad7734ecb3ecee4eef"
-     "ef7afd2270e2e60adce0ba2face6444e9a4b41ba738d6c72fb16691603c18e0e"},
+        "bd334f1d6e45f25ff712a214571fa5cc974104846d0ad3ad7734ecb3ecee4eef"
+        "ef7afd2270e2e60adce0ba2face6444e9a4b41ba738d6c72fb16691603c18e0e"},
     {"F.1.5/F.1.6 ECB-AES256", Mode::kEcb, kKey256, nullptr,
-     "f3eed1bdb5d2a03c064b5a7e3db181f8591ccb10d410ed26dc5ba74a31362870"
-     "b6ed21b99ca6f4f9f153e7b1beafed1d23304b7a39f9f3ff067d8d8f9e24ecc7"},
+        "f3eed1bdb5d2a03c064b5a7e3db181f8591ccb10d410ed26dc5ba74a31362870"
+        "b6ed21b99ca6f4f9f153e7b1beafed1d23304b7a39f9f3ff067d8d8f9e24ecc7"},
     {"F.5.1/F.5.2 CTR-AES128", Mode::kCtr, kKey128, kCtrIv,
-     "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"
-     "5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee"},
+        "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"
+        "5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee"},
     {"F.5.3/F.5.4 CTR-AES192", Mode::kCtr, kKey192, kCtrIv,
-     "1abc932417521ca24f2b0459fe7e6e0b090339ec0aa6faefd5ccc2c6f4ce8e94"
-     "1e36b26bd1ebc670d1bd1d665620abf74f78a7f6d29809585a97daec58c6b050"},
+        "1abc932417521ca24f2b0459fe7e6e0b090339ec0aa6faefd5ccc2c6f4ce8e94"
+        "1e36b26bd1ebc670d1bd1d665620abf74f78a7f6d29809585a97daec58c6b050"},
     {"F.5.5/F.5.6 CTR-AES256", Mode::kCtr, kKey256, kCtrIv,
-     "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
-     "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6"},
+        "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
+        "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6"},
     {"F.2.1/F.2.2 CBC-AES128", Mode::kCbc, kKey128, kCbcIv,
-     "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
-     "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7"},
+        "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
+        "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7"},
     {"F.2.3/F.2.4 CBC-AES192", Mode::kCbc, kKey192, kCbcIv,
-     "4f021db243bc633d7178183a9fa071e8b4d9ada9ad7dedf4e5e738763f69145a"
-     "571b242012fb7ae07fa9baac3df102e008b0e27988598881d920a9e64f5615cd"},
+        "4f021db243bc633d7178183a9fa071e8b4d9ada9ad7dedf4e5e738763f69145a"
+        "571b242012fb7ae07fa9baac3df102e008b0e27988598881d920a9e64f5615cd"},
     {"F.2.5/F.2.6 CBC-AES256", Mode::kCbc, kKey256, kCbcIv,
-     "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
-     "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"},
+        "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
+        "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"},
 };
 
 // Runs the core over `in`, split at the given sizes (the remainder last), and
 // returns everything update() and finish() wrote.
-Bytes run(Cipher &c, const Bytes &in, const std::vector<size_t> &splits,
-          bool *finish_ok = nullptr, std::string *error = nullptr) {
+Bytes
+run (Cipher &c, const Bytes &in, const std::vector<size_t> &splits,
+    bool *finish_ok = nullptr, std::string *error = nullptr)
+{
   Bytes out;
   size_t pos = 0;
-  auto feed = [&](size_t n) {
-    Bytes chunk(c.max_update_output(n) + 1);
+  auto feed = [&] (size_t n) {
+    Bytes chunk (c.max_update_output (n) + 1);
     size_t written = 0;
-    EXPECT_TRUE(c.update(in.data() + pos, n, chunk.data(), &written));
-    EXPECT_LE(written, c.max_update_output(n));
-    out.insert(out.end(), chunk.begin(), chunk.begin() + written);
+    EXPECT_TRUE (c.update (in.data () + pos, n, chunk.data (), &written));
+    EXPECT_LE (written, c.max_update_output (n));
+    out.insert (out.end (), chunk.begin (), chunk.begin () + written);
     pos += n;
   };
-  for (size_t s : splits) feed(std::min(s, in.size() - pos));
-  feed(in.size() - pos);
-  Bytes tail(c.max_finish_output() + 1);
+  for (size_t s : splits)
+    feed (std::min (s, in.size () - pos));
+  feed (in.size () - pos);
+  Bytes tail (c.max_finish_output () + 1);
   size_t written = 0;
   std::string err;
-  bool ok = c.finish(tail.data(), &written, &err);
-  if (finish_ok) *finish_ok = ok;
-  if (error) *error = err;
+  bool ok = c.finish (tail.data (), &written, &err);
+  if (finish_ok)
+    *finish_ok = ok;
+  if (error)
+    *error = err;
   if (!finish_ok) {
-    EXPECT_TRUE(ok) << err;
+    EXPECT_TRUE (ok) << err;
   }
-  out.insert(out.end(), tail.begin(), tail.begin() + written);
+  out.insert (out.end (), tail.begin (), tail.begin () + written);
   return out;
 }
 
-std::unique_ptr<Cipher> make(Mode mode, bool encrypt, const char *key,
-                             const Bytes &iv) {
+std::unique_ptr<Cipher>
+make (Mode mode, bool encrypt, const char *key, const Bytes &iv)
+{
   std::string error;
-  auto c = Cipher::create(mode, encrypt, key_of(key),
-                          iv.empty() ? nullptr : iv.data(), &error);
-  EXPECT_TRUE(c) << error;
+  auto c = Cipher::create (
+      mode, encrypt, key_of (key), iv.empty () ? nullptr : iv.data (), &error);
+  EXPECT_TRUE (c) << error;
   return c;
 }
 
 // AES-ECB of whole blocks straight from OpenSSL, as an independent reference.
-Bytes raw_ecb(const char *key_hex, const Bytes &in) {
-  Bytes key = hex(key_hex);
-  const EVP_CIPHER *cipher = key.size() == 16   ? EVP_aes_128_ecb()
-                             : key.size() == 24 ? EVP_aes_192_ecb()
-                                                : EVP_aes_256_ecb();
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  EVP_EncryptInit_ex(ctx, cipher, nullptr, key.data(), nullptr);
-  EVP_CIPHER_CTX_set_padding(ctx, 0);
-  Bytes out(in.size() + 16);
+Bytes
+raw_ecb (const char *key_hex, const Bytes &in)
+{
+  Bytes key = hex (key_hex);
+  const EVP_CIPHER *cipher = key.size () == 16   ? EVP_aes_128_ecb ()
+                             : key.size () == 24 ? EVP_aes_192_ecb ()
+                                                 : EVP_aes_256_ecb ();
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  EVP_EncryptInit_ex (ctx, cipher, nullptr, key.data (), nullptr);
+  EVP_CIPHER_CTX_set_padding (ctx, 0);
+  Bytes out (in.size () + 16);
   int n = 0, m = 0;
-  EVP_EncryptUpdate(ctx, out.data(), &n, in.data(), static_cast<int>(in.size()));
-  EVP_EncryptFinal_ex(ctx, out.data() + n, &m);
-  EVP_CIPHER_CTX_free(ctx);
-  out.resize(n + m);
+  EVP_EncryptUpdate (
+      ctx, out.data (), &n, in.data (), static_cast<int> (in.size ()));
+  EVP_EncryptFinal_ex (ctx, out.data () + n, &m);
+  EVP_CIPHER_CTX_free (ctx);
+  out.resize (n + m);
   return out;
 }
 
-}  // namespace
+} // namespace
 
-TEST(Core, nist_sp800_38a_vectors_encrypt_and_decrypt) {
+TEST (Core, nist_sp800_38a_vectors_encrypt_and_decrypt)
+{
   for (const Vector &v : kVectors) {
-    SCOPED_TRACE(v.name);
-    Bytes iv = v.iv ? hex(v.iv) : Bytes();
-    Bytes plain = hex(kPlain), cipher = hex(v.cipher);
-    auto enc = make(v.mode, true, v.key, iv);
-    Bytes got = run(*enc, plain, {});
+    SCOPED_TRACE (v.name);
+    Bytes iv = v.iv ? hex (v.iv) : Bytes ();
+    Bytes plain = hex (kPlain), cipher = hex (v.cipher);
+    auto enc = make (v.mode, true, v.key, iv);
+    Bytes got = run (*enc, plain, {});
     // CBC adds one block of PKCS#7 padding after the 64 vector bytes.
     if (v.mode == Mode::kCbc) {
-      ASSERT_EQ(got.size(), 80u);
-      got.resize(64);
+      ASSERT_EQ (got.size (), 80u);
+      got.resize (64);
     }
-    EXPECT_EQ(got, cipher);
+    EXPECT_EQ (got, cipher);
 
-    if (v.mode == Mode::kCbc) continue;  // decrypt needs the padding block
-    auto dec = make(v.mode, false, v.key, iv);
-    EXPECT_EQ(run(*dec, cipher, {}), plain);
+    if (v.mode == Mode::kCbc)
+      continue; // decrypt needs the padding block
+    auto dec = make (v.mode, false, v.key, iv);
+    EXPECT_EQ (run (*dec, cipher, {}), plain);
   }
 }
 
-TEST(Core, output_does_not_depend_on_chunking) {
-  std::mt19937 rng(1234);
-  Bytes data(1000);
-  for (auto &b : data) b = static_cast<uint8_t>(rng());
+TEST (Core, output_does_not_depend_on_chunking)
+{
+  std::mt19937 rng (1234);
+  Bytes data (1000);
+  for (auto &b : data)
+    b = static_cast<uint8_t> (rng ());
   for (const Vector &v : kVectors) {
-    SCOPED_TRACE(v.name);
-    Bytes iv = v.iv ? hex(v.iv) : Bytes();
-    auto once = make(v.mode, true, v.key, iv);
-    Bytes expected = run(*once, data, {});
+    SCOPED_TRACE (v.name);
+    Bytes iv = v.iv ? hex (v.iv) : Bytes ();
+    auto once = make (v.mode, true, v.key, iv);
+    Bytes expected = run (*once, data, {});
     for (int seed = 0; seed < 50; seed++) {
       std::vector<size_t> splits;
-      std::mt19937 r(seed);
-      for (size_t total = 0; total < data.size();) {
-        size_t n = r() % 40;  // includes empty chunks
-        splits.push_back(n);
+      std::mt19937 r (seed);
+      for (size_t total = 0; total < data.size ();) {
+        size_t n = r () % 40; // includes empty chunks
+        splits.push_back (n);
         total += n;
       }
-      auto enc = make(v.mode, true, v.key, iv);
-      ASSERT_EQ(run(*enc, data, splits), expected) << "seed " << seed;
-      auto dec = make(v.mode, false, v.key, iv);
-      Bytes back = run(*dec, expected, splits);
-      back.resize(data.size());  // ECB returns the zero padding
-      ASSERT_EQ(back, data) << "seed " << seed;
+      auto enc = make (v.mode, true, v.key, iv);
+      ASSERT_EQ (run (*enc, data, splits), expected) << "seed " << seed;
+      auto dec = make (v.mode, false, v.key, iv);
+      Bytes back = run (*dec, expected, splits);
+      back.resize (data.size ()); // ECB returns the zero padding
+      ASSERT_EQ (back, data) << "seed " << seed;
     }
   }
 }
 
-TEST(Core, ctr_in_place_equals_out_of_place) {
-  Bytes plain = hex(kPlain);
-  auto c = make(Mode::kCtr, true, kKey128, hex(kCtrIv));
+TEST (Core, ctr_in_place_equals_out_of_place)
+{
+  Bytes plain = hex (kPlain);
+  auto c = make (Mode::kCtr, true, kKey128, hex (kCtrIv));
   size_t written = 0;
-  ASSERT_TRUE(c->update(plain.data(), plain.size(), plain.data(), &written));
-  EXPECT_EQ(written, plain.size());
-  EXPECT_EQ(plain, hex(kVectors[3].cipher));
+  ASSERT_TRUE (
+      c->update (plain.data (), plain.size (), plain.data (), &written));
+  EXPECT_EQ (written, plain.size ());
+  EXPECT_EQ (plain, hex (kVectors[3].cipher));
 }
 
-TEST(Core, ecb_pads_the_last_block_with_zeros) {
-  Bytes data = hex(kPlain);
-  data.resize(37);
+TEST (Core, ecb_pads_the_last_block_with_zeros)
+{
+  Bytes data = hex (kPlain);
+  data.resize (37);
   Bytes padded = data;
-  padded.resize(48, 0);
-  auto c = make(Mode::kEcb, true, kKey128, {});
-  Bytes got = run(*c, data, {5, 20});
-  EXPECT_EQ(got.size(), 48u);
-  EXPECT_EQ(got, raw_ecb(kKey128, padded));
+  padded.resize (48, 0);
+  auto c = make (Mode::kEcb, true, kKey128, {});
+  Bytes got = run (*c, data, {5, 20});
+  EXPECT_EQ (got.size (), 48u);
+  EXPECT_EQ (got, raw_ecb (kKey128, padded));
 }
 
-TEST(Core, ecb_exact_multiple_gets_no_padding_block) {
-  Bytes data = hex(kPlain);
-  auto c = make(Mode::kEcb, true, kKey128, {});
-  EXPECT_EQ(run(*c, data, {}).size(), 64u);
+TEST (Core, ecb_exact_multiple_gets_no_padding_block)
+{
+  Bytes data = hex (kPlain);
+  auto c = make (Mode::kEcb, true, kKey128, {});
+  EXPECT_EQ (run (*c, data, {}).size (), 64u);
 }
 
-TEST(Core, ecb_decrypt_of_truncated_ciphertext_fails_at_finish) {
-  Bytes cipher = hex(kVectors[0].cipher);
-  cipher.resize(40);
-  auto c = make(Mode::kEcb, false, kKey128, {});
+TEST (Core, ecb_decrypt_of_truncated_ciphertext_fails_at_finish)
+{
+  Bytes cipher = hex (kVectors[0].cipher);
+  cipher.resize (40);
+  auto c = make (Mode::kEcb, false, kKey128, {});
   bool ok = true;
   std::string error;
-  run(*c, cipher, {}, &ok, &error);
-  EXPECT_FALSE(ok);
-  EXPECT_NE(error.find("not a multiple of 16"), std::string::npos) << error;
+  run (*c, cipher, {}, &ok, &error);
+  EXPECT_FALSE (ok);
+  EXPECT_NE (error.find ("not a multiple of 16"), std::string::npos) << error;
 }
 
-TEST(Core, ctr_counter_wraps_over_all_128_bits) {
+TEST (Core, ctr_counter_wraps_over_all_128_bits)
+{
   // Counter blocks ff..ff, then 00..00, then 00..01: the keystream is the
   // raw AES encryption of those three blocks.
-  Bytes iv(16, 0xff);
-  Bytes counters(48, 0);
-  std::memset(counters.data(), 0xff, 16);
+  Bytes iv (16, 0xff);
+  Bytes counters (48, 0);
+  std::memset (counters.data (), 0xff, 16);
   counters[47] = 1;
-  Bytes keystream = raw_ecb(kKey256, counters);
-  Bytes zeros(48, 0);
-  auto c = make(Mode::kCtr, true, kKey256, iv);
-  EXPECT_EQ(run(*c, zeros, {7, 16}), keystream);
+  Bytes keystream = raw_ecb (kKey256, counters);
+  Bytes zeros (48, 0);
+  auto c = make (Mode::kCtr, true, kKey256, iv);
+  EXPECT_EQ (run (*c, zeros, {7, 16}), keystream);
 }
 
-TEST(Core, ctr_carry_ripples_from_the_low_64_bits) {
+TEST (Core, ctr_carry_ripples_from_the_low_64_bits)
+{
   // 0000000000000000ffffffffffffffff + 1 = 00000000000000010000000000000000;
   // a 64-bit-only counter would wrap to all zeros instead.
-  Bytes iv = hex("0000000000000000ffffffffffffffff");
-  Bytes counters = hex("0000000000000000ffffffffffffffff"
-                       "00000000000000010000000000000000");
-  auto c = make(Mode::kCtr, true, kKey128, iv);
-  EXPECT_EQ(run(*c, Bytes(32, 0), {}), raw_ecb(kKey128, counters));
+  Bytes iv = hex ("0000000000000000ffffffffffffffff");
+  Bytes counters = hex ("0000000000000000ffffffffffffffff"
+                        "00000000000000010000000000000000");
+  auto c = make (Mode::kCtr, true, kKey128, iv);
+  EXPECT_EQ (run (*c, Bytes (32, 0), {}), raw_ecb (kKey128, counters));
 }
 
-TEST(Core, counter_add_is_big_endian_and_wraps) {
+TEST (Core, counter_add_is_big_endian_and_wraps)
+{
   std::array<uint8_t, 16> c{};
-  c.fill(0xff);
-  counter_add(&c, 1);
-  EXPECT_EQ(to_hex(c.data(), 16), "00000000000000000000000000000000");
-  c.fill(0);
+  c.fill (0xff);
+  counter_add (&c, 1);
+  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000000000000000000000");
+  c.fill (0);
   c[15] = 0xfe;
-  counter_add(&c, 0x1000000000000002ull);
-  EXPECT_EQ(to_hex(c.data(), 16), "00000000000000001000000000000100");
-  c.fill(0);
-  for (int i = 8; i < 16; i++) c[i] = 0xff;
-  counter_add(&c, 2);
-  EXPECT_EQ(to_hex(c.data(), 16), "00000000000000010000000000000001");
+  counter_add (&c, 0x1000000000000002ull);
+  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000001000000000000100");
+  c.fill (0);
+  for (int i = 8; i < 16; i++)
+    c[i] = 0xff;
+  counter_add (&c, 2);
+  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000010000000000000001");
 }
 
-TEST(Core, restart_reproduces_the_stream) {
-  Bytes plain = hex(kPlain);
-  Bytes iv = hex(kCtrIv);
-  auto c = make(Mode::kCtr, true, kKey128, iv);
-  Bytes first = run(*c, plain, {3});
-  ASSERT_TRUE(c->restart(iv.data()));
-  EXPECT_EQ(run(*c, plain, {}), first);
-  auto e = make(Mode::kEcb, true, kKey128, {});
-  Bytes partial(5, 1);
+TEST (Core, restart_reproduces_the_stream)
+{
+  Bytes plain = hex (kPlain);
+  Bytes iv = hex (kCtrIv);
+  auto c = make (Mode::kCtr, true, kKey128, iv);
+  Bytes first = run (*c, plain, {3});
+  ASSERT_TRUE (c->restart (iv.data ()));
+  EXPECT_EQ (run (*c, plain, {}), first);
+  auto e = make (Mode::kEcb, true, kKey128, {});
+  Bytes partial (5, 1);
   size_t written = 0;
-  Bytes out(64);
-  ASSERT_TRUE(e->update(partial.data(), partial.size(), out.data(), &written));
-  ASSERT_TRUE(e->restart(nullptr));  // drops the 5 carried bytes
-  EXPECT_EQ(e->carried(), 0u);
-  EXPECT_EQ(run(*e, plain, {}), hex(kVectors[0].cipher));
+  Bytes out (64);
+  ASSERT_TRUE (
+      e->update (partial.data (), partial.size (), out.data (), &written));
+  ASSERT_TRUE (e->restart (nullptr)); // drops the 5 carried bytes
+  EXPECT_EQ (e->carried (), 0u);
+  EXPECT_EQ (run (*e, plain, {}), hex (kVectors[0].cipher));
 }
 
-TEST(Core, key_hex_parsing_accepts_three_sizes_and_explains_errors) {
+TEST (Core, key_hex_parsing_accepts_three_sizes_and_explains_errors)
+{
   SecureBytes key;
   std::string error;
-  EXPECT_TRUE(parse_key_hex(kKey128, &key, &error));
-  EXPECT_EQ(key.size(), 16u);
-  EXPECT_TRUE(parse_key_hex(kKey192, &key, &error));
-  EXPECT_EQ(key.size(), 24u);
-  EXPECT_TRUE(parse_key_hex("603DEB1015CA71BE2B73AEF0857D77811F352C073B6108D72D9810A30914DFF4",
-                            &key, &error));
-  EXPECT_EQ(key.size(), 32u);
+  EXPECT_TRUE (parse_key_hex (kKey128, &key, &error));
+  EXPECT_EQ (key.size (), 16u);
+  EXPECT_TRUE (parse_key_hex (kKey192, &key, &error));
+  EXPECT_EQ (key.size (), 24u);
+  EXPECT_TRUE (parse_key_hex (
+      "603DEB1015CA71BE2B73AEF0857D77811F352C073B6108D72D9810A30914DFF4", &key,
+      &error));
+  EXPECT_EQ (key.size (), 32u);
 
-  EXPECT_FALSE(parse_key_hex(std::string(30, 'a'), &key, &error));
-  EXPECT_EQ(error,
-            "key must be 32, 48 or 64 hex digits (AES-128/192/256); got 30");
-  EXPECT_FALSE(parse_key_hex(std::string(31, 'a'), &key, &error));
-  EXPECT_NE(error.find("got 31"), std::string::npos);
-  EXPECT_FALSE(parse_key_hex(std::string(32, 'a') + "zz", &key, &error));
-  EXPECT_EQ(error, "key must be hexadecimal digits; character 33 is not a hex digit");
-  EXPECT_FALSE(parse_key_hex("", &key, &error));
-  EXPECT_FALSE(parse_key_hex(std::string(64, 'a') + "00", &key, &error));
+  EXPECT_FALSE (parse_key_hex (std::string (30, 'a'), &key, &error));
+  EXPECT_EQ (
+      error, "key must be 32, 48 or 64 hex digits (AES-128/192/256); got 30");
+  EXPECT_FALSE (parse_key_hex (std::string (31, 'a'), &key, &error));
+  EXPECT_NE (error.find ("got 31"), std::string::npos);
+  EXPECT_FALSE (parse_key_hex (std::string (32, 'a') + "zz", &key, &error));
+  EXPECT_EQ (
+      error, "key must be hexadecimal digits; character 33 is not a hex digit");
+  EXPECT_FALSE (parse_key_hex ("", &key, &error));
+  EXPECT_FALSE (parse_key_hex (std::string (64, 'a') + "00", &key, &error));
   // An error message never contains the text given as a key.
-  EXPECT_FALSE(parse_key_hex("0123456789abcdef0123456789abcdeX", &key, &error));
-  EXPECT_EQ(error.find("0123456789"), std::string::npos);
+  EXPECT_FALSE (
+      parse_key_hex ("0123456789abcdef0123456789abcdeX", &key, &error));
+  EXPECT_EQ (error.find ("0123456789"), std::string::npos);
 }
 
-TEST(Core, iv_parsing_needs_32_hex_digits) {
+TEST (Core, iv_parsing_needs_32_hex_digits)
+{
   std::array<uint8_t, 16> iv{};
   std::string error;
-  EXPECT_TRUE(parse_iv_hex(kCtrIv, &iv, &error));
-  EXPECT_EQ(to_hex(iv.data(), 16), kCtrIv);
-  EXPECT_FALSE(parse_iv_hex("f0f1", &iv, &error));
-  EXPECT_EQ(error, "iv must be 32 hex digits; got 4");
-  EXPECT_FALSE(parse_iv_hex(std::string(32, 'g'), &iv, &error));
+  EXPECT_TRUE (parse_iv_hex (kCtrIv, &iv, &error));
+  EXPECT_EQ (to_hex (iv.data (), 16), kCtrIv);
+  EXPECT_FALSE (parse_iv_hex ("f0f1", &iv, &error));
+  EXPECT_EQ (error, "iv must be 32 hex digits; got 4");
+  EXPECT_FALSE (parse_iv_hex (std::string (32, 'g'), &iv, &error));
 }
 
-TEST(Core, key_file_is_read_with_whitespace_trimmed) {
+TEST (Core, key_file_is_read_with_whitespace_trimmed)
+{
   char path[] = "/tmp/aesstream-keyXXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  std::string content = std::string("  \n") + kKey256 + "\n\n";
-  ASSERT_EQ(write(fd, content.data(), content.size()),
-            static_cast<ssize_t>(content.size()));
-  close(fd);
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  std::string content = std::string ("  \n") + kKey256 + "\n\n";
+  ASSERT_EQ (write (fd, content.data (), content.size ()),
+      static_cast<ssize_t> (content.size ()));
+  close (fd);
   SecureBytes key;
   std::string error;
-  EXPECT_TRUE(read_key_file(path, &key, &error)) << error;
-  EXPECT_EQ(to_hex(key.data(), key.size()), kKey256);
+  EXPECT_TRUE (read_key_file (path, &key, &error)) << error;
+  EXPECT_EQ (to_hex (key.data (), key.size ()), kKey256);
 
-  std::FILE *f = std::fopen(path, "w");
-  std::fputs("not a key\n", f);
-  std::fclose(f);
-  EXPECT_FALSE(read_key_file(path, &key, &error));
-  EXPECT_NE(error.find("not a hex digit"), std::string::npos) << error;
-  unlink(path);
+  std::FILE *f = std::fopen (path, "w");
+  std::fputs ("not a key\n", f);
+  std::fclose (f);
+  EXPECT_FALSE (read_key_file (path, &key, &error));
+  EXPECT_NE (error.find ("not a hex digit"), std::string::npos) << error;
+  unlink (path);
 
-  EXPECT_FALSE(read_key_file("/nonexistent/aes.key", &key, &error));
-  EXPECT_NE(error.find("No such file"), std::string::npos) << error;
+  EXPECT_FALSE (read_key_file ("/nonexistent/aes.key", &key, &error));
+  EXPECT_NE (error.find ("No such file"), std::string::npos) << error;
 }
 
-TEST(Core, create_rejects_bad_key_sizes) {
+TEST (Core, create_rejects_bad_key_sizes)
+{
   std::string error;
-  SecureBytes key(15);
-  Bytes iv(16);
-  EXPECT_FALSE(Cipher::create(Mode::kCtr, true, key, iv.data(), &error));
-  EXPECT_NE(error.find("got 15"), std::string::npos);
-  EXPECT_FALSE(Cipher::create(Mode::kCtr, true, key_of(kKey128), nullptr, &error));
+  SecureBytes key (15);
+  Bytes iv (16);
+  EXPECT_FALSE (Cipher::create (Mode::kCtr, true, key, iv.data (), &error));
+  EXPECT_NE (error.find ("got 15"), std::string::npos);
+  EXPECT_FALSE (
+      Cipher::create (Mode::kCtr, true, key_of (kKey128), nullptr, &error));
 }
 
-TEST(Core, header_round_trips_and_rejects_garbage) {
+TEST (Core, header_round_trips_and_rejects_garbage)
+{
   StreamHeader h;
   h.mode = Mode::kCtr;
   h.key_length = 32;
-  for (size_t i = 0; i < 16; i++) h.iv[i] = static_cast<uint8_t>(i * 7);
-  auto bytes = h.serialize();
+  for (size_t i = 0; i < 16; i++)
+    h.iv[i] = static_cast<uint8_t> (i * 7);
+  auto bytes = h.serialize ();
   // Layout from docs/format.md.
-  EXPECT_EQ(to_hex(bytes.data(), 8), "414553730101" "2020");
+  EXPECT_EQ (to_hex (bytes.data (), 8), "414553730101"
+                                        "2020");
   StreamHeader back;
   std::string error;
-  ASSERT_TRUE(StreamHeader::parse(bytes.data(), bytes.size(), &back, &error));
-  EXPECT_EQ(back.mode, Mode::kCtr);
-  EXPECT_EQ(back.key_length, 32);
-  EXPECT_EQ(back.iv, h.iv);
+  ASSERT_TRUE (
+      StreamHeader::parse (bytes.data (), bytes.size (), &back, &error));
+  EXPECT_EQ (back.mode, Mode::kCtr);
+  EXPECT_EQ (back.key_length, 32);
+  EXPECT_EQ (back.iv, h.iv);
 
   auto bad = bytes;
   bad[0] = 'X';
-  EXPECT_FALSE(StreamHeader::parse(bad.data(), bad.size(), &back, &error));
-  EXPECT_NE(error.find("does not start with an aesstream header"),
-            std::string::npos);
+  EXPECT_FALSE (StreamHeader::parse (bad.data (), bad.size (), &back, &error));
+  EXPECT_NE (error.find ("does not start with an aesstream header"),
+      std::string::npos);
   bad = bytes;
   bad[4] = 9;
-  EXPECT_FALSE(StreamHeader::parse(bad.data(), bad.size(), &back, &error));
-  EXPECT_NE(error.find("version 9"), std::string::npos);
+  EXPECT_FALSE (StreamHeader::parse (bad.data (), bad.size (), &back, &error));
+  EXPECT_NE (error.find ("version 9"), std::string::npos);
   bad = bytes;
   bad[5] = 77;
-  EXPECT_FALSE(StreamHeader::parse(bad.data(), bad.size(), &back, &error));
+  EXPECT_FALSE (StreamHeader::parse (bad.data (), bad.size (), &back, &error));
   bad = bytes;
   bad[6] = 17;
-  EXPECT_FALSE(StreamHeader::parse(bad.data(), bad.size(), &back, &error));
-  EXPECT_FALSE(StreamHeader::parse(bytes.data(), 20, &back, &error));
+  EXPECT_FALSE (StreamHeader::parse (bad.data (), bad.size (), &back, &error));
+  EXPECT_FALSE (StreamHeader::parse (bytes.data (), 20, &back, &error));
 }
 
-TEST(Core, secure_bytes_move_leaves_source_empty) {
-  SecureBytes a = key_of(kKey128);
-  SecureBytes b = std::move(a);
-  EXPECT_TRUE(a.empty());
-  EXPECT_EQ(b.size(), 16u);
-  b.resize(8);
-  EXPECT_EQ(to_hex(b.data(), 8), "2b7e151628aed2a6");
+TEST (Core, secure_bytes_move_leaves_source_empty)
+{
+  SecureBytes a = key_of (kKey128);
+  SecureBytes b = std::move (a);
+  EXPECT_TRUE (a.empty ());
+  EXPECT_EQ (b.size (), 16u);
+  b.resize (8);
+  EXPECT_EQ (to_hex (b.data (), 8), "2b7e151628aed2a6");
 }

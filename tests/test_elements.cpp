@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-extern "C" void gst_plugin_aesstream_register(void);
+extern "C" void gst_plugin_aesstream_register (void);
 
 using Bytes = std::vector<uint8_t>;
 using Props = std::vector<std::pair<const char *, const char *>>;
@@ -23,450 +23,505 @@ using Props = std::vector<std::pair<const char *, const char *>>;
 namespace {
 
 const char *kKey128 = "2b7e151628aed2a6abf7158809cf4f3c";
-const char *kKey256 =
-    "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+const char *kKey256
+    = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
 const char *kIv = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-Bytes hex(const std::string &s) {
+Bytes
+hex (const std::string &s)
+{
   Bytes out;
-  for (size_t i = 0; i + 1 < s.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < s.size (); i += 2)
+    out.push_back (
+        static_cast<uint8_t> (std::stoi (s.substr (i, 2), nullptr, 16)));
   return out;
 }
 
-Bytes random_bytes(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto &x : b) x = static_cast<uint8_t>(rng());
+Bytes
+random_bytes (size_t n, unsigned seed)
+{
+  std::mt19937 rng (seed);
+  Bytes b (n);
+  for (auto &x : b)
+    x = static_cast<uint8_t> (rng ());
   return b;
 }
 
 // One-shot reference straight from OpenSSL. ECB input is zero-padded here,
 // as the original recipe did.
-Bytes reference(const char *mode, bool encrypt, const char *key_hex,
-                const char *iv_hex, Bytes data) {
-  Bytes key = hex(key_hex);
-  std::string name = "AES-" + std::to_string(key.size() * 8) + "-" + mode;
-  EVP_CIPHER *cipher = EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr);
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  Bytes iv = iv_hex ? hex(iv_hex) : Bytes();
-  EVP_CipherInit_ex(ctx, cipher, nullptr, key.data(),
-                    iv.empty() ? nullptr : iv.data(), encrypt ? 1 : 0);
-  EVP_CIPHER_CTX_set_padding(ctx, 0);
-  if (std::string(mode) == "ECB" && encrypt && data.size() % 16)
-    data.resize(data.size() + 16 - data.size() % 16, 0);
-  Bytes out(data.size() + 32);
+Bytes
+reference (const char *mode, bool encrypt, const char *key_hex,
+    const char *iv_hex, Bytes data)
+{
+  Bytes key = hex (key_hex);
+  std::string name = "AES-" + std::to_string (key.size () * 8) + "-" + mode;
+  EVP_CIPHER *cipher = EVP_CIPHER_fetch (nullptr, name.c_str (), nullptr);
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  Bytes iv = iv_hex ? hex (iv_hex) : Bytes ();
+  EVP_CipherInit_ex (ctx, cipher, nullptr, key.data (),
+      iv.empty () ? nullptr : iv.data (), encrypt ? 1 : 0);
+  EVP_CIPHER_CTX_set_padding (ctx, 0);
+  if (std::string (mode) == "ECB" && encrypt && data.size () % 16)
+    data.resize (data.size () + 16 - data.size () % 16, 0);
+  Bytes out (data.size () + 32);
   int n = 0, m = 0;
-  EVP_CipherUpdate(ctx, out.data(), &n, data.data(), static_cast<int>(data.size()));
-  EVP_CipherFinal_ex(ctx, out.data() + n, &m);
-  out.resize(n + m);
-  EVP_CIPHER_CTX_free(ctx);
-  EVP_CIPHER_free(cipher);
+  EVP_CipherUpdate (
+      ctx, out.data (), &n, data.data (), static_cast<int> (data.size ()));
+  EVP_CipherFinal_ex (ctx, out.data () + n, &m);
+  out.resize (n + m);
+  EVP_CIPHER_CTX_free (ctx);
+  EVP_CIPHER_free (cipher);
   return out;
 }
 
-GstBuffer *new_buffer(const Bytes &b) {
-  return b.empty() ? gst_buffer_new() : gst_buffer_new_memdup(b.data(), b.size());
+GstBuffer *
+new_buffer (const Bytes &b)
+{
+  return b.empty () ? gst_buffer_new ()
+                    : gst_buffer_new_memdup (b.data (), b.size ());
 }
 
 // What a source does before its first buffer (without caps).
-void start_stream(GstHarness *h) {
-  gst_harness_push_event(h, gst_event_new_stream_start("test"));
+void
+start_stream (GstHarness *h)
+{
+  gst_harness_push_event (h, gst_event_new_stream_start ("test"));
   GstSegment seg;
-  gst_segment_init(&seg, GST_FORMAT_BYTES);
-  gst_harness_push_event(h, gst_event_new_segment(&seg));
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
 }
 
-GstElement *make(const char *factory, const Props &props) {
-  GstElement *e = gst_element_factory_make(factory, nullptr);
-  EXPECT_NE(e, nullptr);
-  for (auto &p : props) gst_util_set_object_arg(G_OBJECT(e), p.first, p.second);
+GstElement *
+make (const char *factory, const Props &props)
+{
+  GstElement *e = gst_element_factory_make (factory, nullptr);
+  EXPECT_NE (e, nullptr);
+  for (auto &p : props)
+    gst_util_set_object_arg (G_OBJECT (e), p.first, p.second);
   return e;
 }
 
 // A harness around a configured element, with a bus to read errors from.
-struct Harness {
+struct Harness
+{
   GstHarness *h = nullptr;
   GstBus *bus = nullptr;
-  Harness(const char *factory, const Props &props, const char *caps = nullptr) {
-    GstElement *e = make(factory, props);
-    bus = gst_bus_new();
-    gst_element_set_bus(e, bus);
-    h = gst_harness_new_with_element(e, "sink", "src");
-    gst_object_unref(e);
+  Harness (const char *factory, const Props &props, const char *caps = nullptr)
+  {
+    GstElement *e = make (factory, props);
+    bus = gst_bus_new ();
+    gst_element_set_bus (e, bus);
+    h = gst_harness_new_with_element (e, "sink", "src");
+    gst_object_unref (e);
     if (caps) {
-      gst_harness_set_src_caps_str(h, caps);  // also stream-start, segment
+      gst_harness_set_src_caps_str (h, caps); // also stream-start, segment
     } else {
-      gst_harness_play(h);
-      start_stream(h);
+      gst_harness_play (h);
+      start_stream (h);
     }
   }
-  ~Harness() {
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+  ~Harness ()
+  {
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
   }
-  GstFlowReturn push(const Bytes &b, GstClockTime pts = GST_CLOCK_TIME_NONE) {
-    GstBuffer *buf = new_buffer(b);
-    GST_BUFFER_PTS(buf) = pts;
-    return gst_harness_push(h, buf);
+  GstFlowReturn push (const Bytes &b, GstClockTime pts = GST_CLOCK_TIME_NONE)
+  {
+    GstBuffer *buf = new_buffer (b);
+    GST_BUFFER_PTS (buf) = pts;
+    return gst_harness_push (h, buf);
   }
-  bool eos() { return gst_harness_push_event(h, gst_event_new_eos()); }
+  bool eos () { return gst_harness_push_event (h, gst_event_new_eos ()); }
   // Everything the element has output so far, concatenated.
-  Bytes pull_all() {
+  Bytes pull_all ()
+  {
     Bytes out;
     GstBuffer *buf;
-    while ((buf = gst_harness_try_pull(h)) != nullptr) {
+    while ((buf = gst_harness_try_pull (h)) != nullptr) {
       GstMapInfo map;
-      gst_buffer_map(buf, &map, GST_MAP_READ);
-      out.insert(out.end(), map.data, map.data + map.size);
-      gst_buffer_unmap(buf, &map);
-      gst_buffer_unref(buf);
+      gst_buffer_map (buf, &map, GST_MAP_READ);
+      out.insert (out.end (), map.data, map.data + map.size);
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
     }
     return out;
   }
-  std::string error() { return bus_text(GST_MESSAGE_ERROR); }
-  std::string warning() { return bus_text(GST_MESSAGE_WARNING); }
-  std::string bus_text(GstMessageType type) {
-    GstMessage *msg = gst_bus_pop_filtered(bus, type);
-    if (!msg) return "";
+  std::string error () { return bus_text (GST_MESSAGE_ERROR); }
+  std::string warning () { return bus_text (GST_MESSAGE_WARNING); }
+  std::string bus_text (GstMessageType type)
+  {
+    GstMessage *msg = gst_bus_pop_filtered (bus, type);
+    if (!msg)
+      return "";
     GError *err = nullptr;
     if (type == GST_MESSAGE_ERROR)
-      gst_message_parse_error(msg, &err, nullptr);
+      gst_message_parse_error (msg, &err, nullptr);
     else
-      gst_message_parse_warning(msg, &err, nullptr);
+      gst_message_parse_warning (msg, &err, nullptr);
     std::string text = err->message;
-    g_error_free(err);
-    gst_message_unref(msg);
+    g_error_free (err);
+    gst_message_unref (msg);
     return text;
   }
 };
 
 // Pushes `data` through a fresh element in chunks of 0..max_chunk bytes.
-Bytes run_chunked(const char *factory, const Props &props, const Bytes &data,
-                  unsigned seed, size_t max_chunk) {
-  Harness h(factory, props);
-  std::mt19937 rng(seed);
-  for (size_t pos = 0; pos < data.size();) {
-    size_t n = std::min<size_t>(rng() % (max_chunk + 1), data.size() - pos);
-    EXPECT_EQ(h.push(Bytes(data.begin() + pos, data.begin() + pos + n)),
-              GST_FLOW_OK);
+Bytes
+run_chunked (const char *factory, const Props &props, const Bytes &data,
+    unsigned seed, size_t max_chunk)
+{
+  Harness h (factory, props);
+  std::mt19937 rng (seed);
+  for (size_t pos = 0; pos < data.size ();) {
+    size_t n = std::min<size_t> (rng () % (max_chunk + 1), data.size () - pos);
+    EXPECT_EQ (h.push (Bytes (data.begin () + pos, data.begin () + pos + n)),
+        GST_FLOW_OK);
     pos += n;
   }
-  EXPECT_TRUE(h.eos());
-  EXPECT_EQ(h.error(), "");
-  return h.pull_all();
+  EXPECT_TRUE (h.eos ());
+  EXPECT_EQ (h.error (), "");
+  return h.pull_all ();
 }
 
 // Tries to start an element configured with `props` and returns the error
 // it posted ("" if it started).
-std::string start_error(const char *factory, const Props &props) {
-  GstElement *e = make(factory, props);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  GstStateChangeReturn ret = gst_element_set_state(e, GST_STATE_PAUSED);
+std::string
+start_error (const char *factory, const Props &props)
+{
+  GstElement *e = make (factory, props);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  GstStateChangeReturn ret = gst_element_set_state (e, GST_STATE_PAUSED);
   std::string text;
-  if (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+  if (GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) {
     GError *err = nullptr;
-    gst_message_parse_error(msg, &err, nullptr);
+    gst_message_parse_error (msg, &err, nullptr);
     text = err->message;
-    g_error_free(err);
-    gst_message_unref(msg);
-    EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
+    g_error_free (err);
+    gst_message_unref (msg);
+    EXPECT_EQ (ret, GST_STATE_CHANGE_FAILURE);
   }
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_object_unref(e);
-  gst_object_unref(bus);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
   return text;
 }
 
-}  // namespace
+} // namespace
 
-TEST(Registration, factories_come_from_this_plugin) {
+TEST (Registration, factories_come_from_this_plugin)
+{
   for (const char *name : {"aesenc", "aesdec"}) {
-    GstElementFactory *f = gst_element_factory_find(name);
-    ASSERT_NE(f, nullptr);
-    EXPECT_STREQ(gst_plugin_feature_get_plugin_name(GST_PLUGIN_FEATURE(f)),
-                 "aesstream");
-    gst_object_unref(f);
+    GstElementFactory *f = gst_element_factory_find (name);
+    ASSERT_NE (f, nullptr);
+    EXPECT_STREQ (gst_plugin_feature_get_plugin_name (GST_PLUGIN_FEATURE (f)),
+        "aesstream");
+    gst_object_unref (f);
   }
-  GstElement *e = make("aesenc", {});
-  EXPECT_STREQ(G_OBJECT_TYPE_NAME(e), "GstAesStreamEnc");
-  gst_object_unref(e);
+  GstElement *e = make ("aesenc", {});
+  EXPECT_STREQ (G_OBJECT_TYPE_NAME (e), "GstAesStreamEnc");
+  gst_object_unref (e);
 }
 
-TEST(Ctr, matches_openssl_for_any_chunking) {
-  for (const char *key : {kKey128, "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b", kKey256}) {
-    Bytes data = random_bytes(5000, 7);
-    Bytes expected = reference("CTR", true, key, kIv, data);
+TEST (Ctr, matches_openssl_for_any_chunking)
+{
+  for (const char *key :
+      {kKey128, "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b", kKey256}) {
+    Bytes data = random_bytes (5000, 7);
+    Bytes expected = reference ("CTR", true, key, kIv, data);
     for (unsigned seed = 0; seed < 20; seed++) {
-      ASSERT_EQ(run_chunked("aesenc", {{"key", key}, {"iv", kIv}}, data, seed, 300),
-                expected)
+      ASSERT_EQ (
+          run_chunked ("aesenc", {{"key", key}, {"iv", kIv}}, data, seed, 300),
+          expected)
           << "seed " << seed;
-      ASSERT_EQ(run_chunked("aesdec", {{"key", key}, {"iv", kIv}}, expected, seed, 300),
-                data)
+      ASSERT_EQ (run_chunked ("aesdec", {{"key", key}, {"iv", kIv}}, expected,
+                     seed, 300),
+          data)
           << "seed " << seed;
     }
   }
 }
 
-TEST(Ecb, matches_zero_padded_openssl_for_any_chunking) {
+TEST (Ecb, matches_zero_padded_openssl_for_any_chunking)
+{
   for (size_t len : {0, 1, 15, 16, 17, 1000, 4099}) {
-    Bytes data = random_bytes(len, static_cast<unsigned>(len));
-    Bytes expected = reference("ECB", true, kKey256, nullptr, data);
+    Bytes data = random_bytes (len, static_cast<unsigned> (len));
+    Bytes expected = reference ("ECB", true, kKey256, nullptr, data);
     for (unsigned seed = 0; seed < 20; seed++) {
-      ASSERT_EQ(run_chunked("aesenc", {{"key", kKey256}, {"mode", "ecb"}}, data,
-                            seed, 70),
-                expected)
+      ASSERT_EQ (run_chunked ("aesenc", {{"key", kKey256}, {"mode", "ecb"}},
+                     data, seed, 70),
+          expected)
           << "len " << len << " seed " << seed;
       Bytes padded = data;
-      padded.resize(expected.size(), 0);
-      ASSERT_EQ(run_chunked("aesdec", {{"key", kKey256}, {"mode", "ecb"}},
-                            expected, seed, 70),
-                padded);
+      padded.resize (expected.size (), 0);
+      ASSERT_EQ (run_chunked ("aesdec", {{"key", kKey256}, {"mode", "ecb"}},
+                     expected, seed, 70),
+          padded);
     }
   }
 }
 
-TEST(Ctr, header_stream_round_trips_for_any_chunking) {
-  Bytes data = random_bytes(3000, 3);
+TEST (Ctr, header_stream_round_trips_for_any_chunking)
+{
+  Bytes data = random_bytes (3000, 3);
   for (unsigned seed = 0; seed < 30; seed++) {
-    Bytes enc = run_chunked("aesenc", {{"key", kKey128}}, data, seed, 100);
-    ASSERT_EQ(enc.size(), data.size() + 32);
+    Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, data, seed, 100);
+    ASSERT_EQ (enc.size (), data.size () + 32);
     // The body is raw CTR under the IV in the header (docs/format.md).
     std::string iv = "";
     for (int i = 8; i < 24; i++) {
       char b[3];
-      std::snprintf(b, sizeof b, "%02x", enc[i]);
+      std::snprintf (b, sizeof b, "%02x", enc[i]);
       iv += b;
     }
-    ASSERT_EQ(Bytes(enc.begin() + 32, enc.end()),
-              reference("CTR", true, kKey128, iv.c_str(), data));
-    ASSERT_EQ(run_chunked("aesdec", {{"key", kKey128}}, enc, seed + 1000, 20),
-              data)
+    ASSERT_EQ (Bytes (enc.begin () + 32, enc.end ()),
+        reference ("CTR", true, kKey128, iv.c_str (), data));
+    ASSERT_EQ (
+        run_chunked ("aesdec", {{"key", kKey128}}, enc, seed + 1000, 20), data)
         << "seed " << seed;
   }
 }
 
-TEST(Ctr, random_iv_differs_between_starts) {
-  Bytes data(64, 0);
-  Bytes a = run_chunked("aesenc", {{"key", kKey128}}, data, 1, 64);
-  Bytes b = run_chunked("aesenc", {{"key", kKey128}}, data, 1, 64);
-  ASSERT_EQ(a.size(), b.size());
-  EXPECT_NE(Bytes(a.begin() + 8, a.begin() + 24), Bytes(b.begin() + 8, b.begin() + 24));
-  EXPECT_NE(a, b);
+TEST (Ctr, random_iv_differs_between_starts)
+{
+  Bytes data (64, 0);
+  Bytes a = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
+  Bytes b = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
+  ASSERT_EQ (a.size (), b.size ());
+  EXPECT_NE (Bytes (a.begin () + 8, a.begin () + 24),
+      Bytes (b.begin () + 8, b.begin () + 24));
+  EXPECT_NE (a, b);
 }
 
-TEST(Ctr, keeps_buffer_sizes_timestamps_and_flags) {
-  Harness h("aesenc", {{"key", kKey128}, {"iv", kIv}});
-  Bytes data = random_bytes(1000, 5);
-  GstBuffer *in = gst_buffer_new_memdup(data.data(), data.size());
-  GST_BUFFER_PTS(in) = 40 * GST_MSECOND;
-  GST_BUFFER_DTS(in) = 20 * GST_MSECOND;
-  GST_BUFFER_DURATION(in) = 33 * GST_MSECOND;
-  GST_BUFFER_OFFSET(in) = 7;
-  GST_BUFFER_OFFSET_END(in) = 8;
-  GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DELTA_UNIT);
-  GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
-  ASSERT_EQ(gst_harness_push(h.h, in), GST_FLOW_OK);
-  GstBuffer *out = gst_harness_pull(h.h);
-  EXPECT_EQ(gst_buffer_get_size(out), 1000u);
-  EXPECT_EQ(GST_BUFFER_PTS(out), 40 * GST_MSECOND);
-  EXPECT_EQ(GST_BUFFER_DTS(out), 20 * GST_MSECOND);
-  EXPECT_EQ(GST_BUFFER_DURATION(out), 33 * GST_MSECOND);
-  EXPECT_EQ(GST_BUFFER_OFFSET(out), 7u);
-  EXPECT_EQ(GST_BUFFER_OFFSET_END(out), 8u);
-  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DELTA_UNIT));
-  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DISCONT));
-  gst_buffer_unref(out);
+TEST (Ctr, keeps_buffer_sizes_timestamps_and_flags)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes data = random_bytes (1000, 5);
+  GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
+  GST_BUFFER_PTS (in) = 40 * GST_MSECOND;
+  GST_BUFFER_DTS (in) = 20 * GST_MSECOND;
+  GST_BUFFER_DURATION (in) = 33 * GST_MSECOND;
+  GST_BUFFER_OFFSET (in) = 7;
+  GST_BUFFER_OFFSET_END (in) = 8;
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_get_size (out), 1000u);
+  EXPECT_EQ (GST_BUFFER_PTS (out), 40 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_DTS (out), 20 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_DURATION (out), 33 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_OFFSET (out), 7u);
+  EXPECT_EQ (GST_BUFFER_OFFSET_END (out), 8u);
+  EXPECT_TRUE (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DELTA_UNIT));
+  EXPECT_TRUE (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (out);
   // An empty buffer stays an (empty) buffer.
-  ASSERT_EQ(h.push(Bytes(), 80 * GST_MSECOND), GST_FLOW_OK);
-  out = gst_harness_pull(h.h);
-  EXPECT_EQ(gst_buffer_get_size(out), 0u);
-  EXPECT_EQ(GST_BUFFER_PTS(out), 80 * GST_MSECOND);
-  gst_buffer_unref(out);
+  ASSERT_EQ (h.push (Bytes (), 80 * GST_MSECOND), GST_FLOW_OK);
+  out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_get_size (out), 0u);
+  EXPECT_EQ (GST_BUFFER_PTS (out), 80 * GST_MSECOND);
+  gst_buffer_unref (out);
 }
 
-TEST(Ctr, encrypts_writable_buffers_in_place) {
-  Harness h("aesenc", {{"key", kKey128}, {"iv", kIv}});
-  Bytes data = random_bytes(4096, 9);
-  GstBuffer *in = gst_buffer_new_memdup(data.data(), data.size());
-  GstMemory *mem = gst_buffer_peek_memory(in, 0);
-  ASSERT_EQ(gst_harness_push(h.h, in), GST_FLOW_OK);
-  GstBuffer *out = gst_harness_pull(h.h);
-  EXPECT_EQ(gst_buffer_peek_memory(out, 0), mem);
-  gst_buffer_unref(out);
+TEST (Ctr, encrypts_writable_buffers_in_place)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes data = random_bytes (4096, 9);
+  GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
+  GstMemory *mem = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_peek_memory (out, 0), mem);
+  gst_buffer_unref (out);
 
   // A buffer someone else holds is not written to: the output is a copy.
-  GstBuffer *shared = gst_buffer_new_memdup(data.data(), data.size());
-  gst_buffer_ref(shared);
-  ASSERT_EQ(gst_harness_push(h.h, shared), GST_FLOW_OK);
-  out = gst_harness_pull(h.h);
-  EXPECT_NE(out, shared);
+  GstBuffer *shared = gst_buffer_new_memdup (data.data (), data.size ());
+  gst_buffer_ref (shared);
+  ASSERT_EQ (gst_harness_push (h.h, shared), GST_FLOW_OK);
+  out = gst_harness_pull (h.h);
+  EXPECT_NE (out, shared);
   GstMapInfo map;
-  gst_buffer_map(shared, &map, GST_MAP_READ);
-  EXPECT_EQ(Bytes(map.data, map.data + map.size), data);
-  gst_buffer_unmap(shared, &map);
-  gst_buffer_unref(shared);
-  gst_buffer_unref(out);
+  gst_buffer_map (shared, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size), data);
+  gst_buffer_unmap (shared, &map);
+  gst_buffer_unref (shared);
+  gst_buffer_unref (out);
 }
 
-TEST(Ecb, pads_only_at_eos) {
-  Harness h("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
-  EXPECT_NE(h.warning().find("insecure"), std::string::npos);
-  Bytes data = random_bytes(20, 1);
-  ASSERT_EQ(h.push(Bytes(data.begin(), data.begin() + 10)), GST_FLOW_OK);
-  EXPECT_EQ(gst_harness_buffers_in_queue(h.h), 0u);  // carried, not padded
-  ASSERT_EQ(h.push(Bytes(data.begin() + 10, data.end())), GST_FLOW_OK);
-  EXPECT_EQ(h.pull_all().size(), 16u);
-  ASSERT_TRUE(h.eos());
-  Bytes tail = h.pull_all();
-  Bytes expected = reference("ECB", true, kKey128, nullptr, data);
-  EXPECT_EQ(tail, Bytes(expected.begin() + 16, expected.end()));
+TEST (Ecb, pads_only_at_eos)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  EXPECT_NE (h.warning ().find ("insecure"), std::string::npos);
+  Bytes data = random_bytes (20, 1);
+  ASSERT_EQ (h.push (Bytes (data.begin (), data.begin () + 10)), GST_FLOW_OK);
+  EXPECT_EQ (gst_harness_buffers_in_queue (h.h), 0u); // carried, not padded
+  ASSERT_EQ (h.push (Bytes (data.begin () + 10, data.end ())), GST_FLOW_OK);
+  EXPECT_EQ (h.pull_all ().size (), 16u);
+  ASSERT_TRUE (h.eos ());
+  Bytes tail = h.pull_all ();
+  Bytes expected = reference ("ECB", true, kKey128, nullptr, data);
+  EXPECT_EQ (tail, Bytes (expected.begin () + 16, expected.end ()));
 }
 
-TEST(Ecb, truncated_ciphertext_is_an_error_at_eos) {
-  Harness h("aesdec", {{"key", kKey128}, {"mode", "ecb"}});
-  ASSERT_EQ(h.push(random_bytes(40, 1)), GST_FLOW_OK);
-  h.eos();
-  EXPECT_NE(h.error().find("not a multiple of 16"), std::string::npos);
+TEST (Ecb, truncated_ciphertext_is_an_error_at_eos)
+{
+  Harness h ("aesdec", {{"key", kKey128}, {"mode", "ecb"}});
+  ASSERT_EQ (h.push (random_bytes (40, 1)), GST_FLOW_OK);
+  h.eos ();
+  EXPECT_NE (h.error ().find ("not a multiple of 16"), std::string::npos);
 }
 
-TEST(Stream, restart_with_fixed_iv_reproduces_the_bytes) {
-  GstElement *e = make("aesenc", {{"key", kKey128}, {"iv", kIv}});
-  GstHarness *h = gst_harness_new_with_element(e, "sink", "src");
-  gst_harness_play(h);
-  start_stream(h);
-  Bytes data = random_bytes(100, 2);
-  auto once = [&]() {
-    gst_harness_push(h, gst_buffer_new_memdup(data.data(), data.size()));
-    GstBuffer *b = gst_harness_pull(h);
+TEST (Stream, restart_with_fixed_iv_reproduces_the_bytes)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_play (h);
+  start_stream (h);
+  Bytes data = random_bytes (100, 2);
+  auto once = [&] () {
+    gst_harness_push (h, gst_buffer_new_memdup (data.data (), data.size ()));
+    GstBuffer *b = gst_harness_pull (h);
     GstMapInfo m;
-    gst_buffer_map(b, &m, GST_MAP_READ);
-    Bytes out(m.data, m.data + m.size);
-    gst_buffer_unmap(b, &m);
-    gst_buffer_unref(b);
+    gst_buffer_map (b, &m, GST_MAP_READ);
+    Bytes out (m.data, m.data + m.size);
+    gst_buffer_unmap (b, &m);
+    gst_buffer_unref (b);
     return out;
   };
-  Bytes first = once();
-  EXPECT_EQ(first, reference("CTR", true, kKey128, kIv, data));
-  ASSERT_EQ(gst_element_set_state(e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  ASSERT_EQ(gst_element_set_state(e, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
-  start_stream(h);
-  EXPECT_EQ(once(), first);
-  gst_object_unref(e);
-  gst_harness_teardown(h);
+  Bytes first = once ();
+  EXPECT_EQ (first, reference ("CTR", true, kKey128, kIv, data));
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  start_stream (h);
+  EXPECT_EQ (once (), first);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
 }
 
-TEST(Stream, flush_drops_carried_bytes) {
-  Harness h("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
-  ASSERT_EQ(h.push(Bytes(5, 0xaa)), GST_FLOW_OK);
-  gst_harness_push_event(h.h, gst_event_new_flush_start());
-  gst_harness_push_event(h.h, gst_event_new_flush_stop(TRUE));
+TEST (Stream, flush_drops_carried_bytes)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  ASSERT_EQ (h.push (Bytes (5, 0xaa)), GST_FLOW_OK);
+  gst_harness_push_event (h.h, gst_event_new_flush_start ());
+  gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
   GstSegment seg;
-  gst_segment_init(&seg, GST_FORMAT_TIME);
-  gst_harness_push_event(h.h, gst_event_new_segment(&seg));
-  Bytes block = random_bytes(16, 4);
-  ASSERT_EQ(h.push(block), GST_FLOW_OK);
-  h.eos();
-  EXPECT_EQ(h.pull_all(), reference("ECB", true, kKey128, nullptr, block));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h.h, gst_event_new_segment (&seg));
+  Bytes block = random_bytes (16, 4);
+  ASSERT_EQ (h.push (block), GST_FLOW_OK);
+  h.eos ();
+  EXPECT_EQ (h.pull_all (), reference ("ECB", true, kKey128, nullptr, block));
 }
 
-TEST(Stream, flush_restarts_ctr_with_a_new_header_and_iv) {
-  Harness h("aesenc", {{"key", kKey128}});
-  ASSERT_EQ(h.push(Bytes(10, 0)), GST_FLOW_OK);
-  Bytes first = h.pull_all();
-  gst_harness_push_event(h.h, gst_event_new_flush_start());
-  gst_harness_push_event(h.h, gst_event_new_flush_stop(TRUE));
+TEST (Stream, flush_restarts_ctr_with_a_new_header_and_iv)
+{
+  Harness h ("aesenc", {{"key", kKey128}});
+  ASSERT_EQ (h.push (Bytes (10, 0)), GST_FLOW_OK);
+  Bytes first = h.pull_all ();
+  gst_harness_push_event (h.h, gst_event_new_flush_start ());
+  gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
   GstSegment seg;
-  gst_segment_init(&seg, GST_FORMAT_TIME);
-  gst_harness_push_event(h.h, gst_event_new_segment(&seg));
-  ASSERT_EQ(h.push(Bytes(10, 0)), GST_FLOW_OK);
-  Bytes second = h.pull_all();
-  ASSERT_EQ(first.size(), 42u);
-  ASSERT_EQ(second.size(), 42u);
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h.h, gst_event_new_segment (&seg));
+  ASSERT_EQ (h.push (Bytes (10, 0)), GST_FLOW_OK);
+  Bytes second = h.pull_all ();
+  ASSERT_EQ (first.size (), 42u);
+  ASSERT_EQ (second.size (), 42u);
   // A new header with a new IV: the keystream is never reused.
-  EXPECT_EQ(Bytes(first.begin(), first.begin() + 8), Bytes(second.begin(), second.begin() + 8));
-  EXPECT_NE(Bytes(first.begin() + 8, first.begin() + 24),
-            Bytes(second.begin() + 8, second.begin() + 24));
+  EXPECT_EQ (Bytes (first.begin (), first.begin () + 8),
+      Bytes (second.begin (), second.begin () + 8));
+  EXPECT_NE (Bytes (first.begin () + 8, first.begin () + 24),
+      Bytes (second.begin () + 8, second.begin () + 24));
 }
 
-TEST(Caps, ciphertext_is_labelled_and_original_caps_restored) {
+TEST (Caps, ciphertext_is_labelled_and_original_caps_restored)
+{
   const char *raw = "video/x-raw, format=(string)I420, width=(int)320, "
                     "height=(int)240, framerate=(fraction)30/1";
-  Harness enc("aesenc", {{"key", kKey128}}, raw);
-  ASSERT_EQ(enc.push(random_bytes(115200, 1)), GST_FLOW_OK);
-  GstCaps *caps = gst_pad_get_current_caps(enc.h->sinkpad);
-  ASSERT_NE(caps, nullptr);
-  GstStructure *s = gst_caps_get_structure(caps, 0);
-  EXPECT_TRUE(gst_structure_has_name(s, "application/x-aes-encrypted"));
-  EXPECT_STREQ(gst_structure_get_string(s, "mode"), "ctr");
-  const char *original = gst_structure_get_string(s, "original-caps");
-  ASSERT_NE(original, nullptr);
-  GstCaps *orig = gst_caps_from_string(original);
-  GstCaps *rawcaps = gst_caps_from_string(raw);
-  EXPECT_TRUE(gst_caps_is_equal(orig, rawcaps));
+  Harness enc ("aesenc", {{"key", kKey128}}, raw);
+  ASSERT_EQ (enc.push (random_bytes (115200, 1)), GST_FLOW_OK);
+  GstCaps *caps = gst_pad_get_current_caps (enc.h->sinkpad);
+  ASSERT_NE (caps, nullptr);
+  GstStructure *s = gst_caps_get_structure (caps, 0);
+  EXPECT_TRUE (gst_structure_has_name (s, "application/x-aes-encrypted"));
+  EXPECT_STREQ (gst_structure_get_string (s, "mode"), "ctr");
+  const char *original = gst_structure_get_string (s, "original-caps");
+  ASSERT_NE (original, nullptr);
+  GstCaps *orig = gst_caps_from_string (original);
+  GstCaps *rawcaps = gst_caps_from_string (raw);
+  EXPECT_TRUE (gst_caps_is_equal (orig, rawcaps));
 
-  gchar *enc_caps = gst_caps_to_string(caps);
-  Harness dec("aesdec", {{"key", kKey128}}, enc_caps);
-  g_free(enc_caps);
-  GstBuffer *b = gst_harness_pull(enc.h);
-  ASSERT_EQ(gst_harness_push(dec.h, b), GST_FLOW_OK);
-  EXPECT_EQ(dec.pull_all().size(), 115200u);
-  GstCaps *out = gst_pad_get_current_caps(dec.h->sinkpad);
-  ASSERT_NE(out, nullptr);
-  EXPECT_TRUE(gst_caps_is_equal(out, rawcaps));
-  gst_caps_unref(out);
-  gst_caps_unref(orig);
-  gst_caps_unref(rawcaps);
-  gst_caps_unref(caps);
+  gchar *enc_caps = gst_caps_to_string (caps);
+  Harness dec ("aesdec", {{"key", kKey128}}, enc_caps);
+  g_free (enc_caps);
+  GstBuffer *b = gst_harness_pull (enc.h);
+  ASSERT_EQ (gst_harness_push (dec.h, b), GST_FLOW_OK);
+  EXPECT_EQ (dec.pull_all ().size (), 115200u);
+  GstCaps *out = gst_pad_get_current_caps (dec.h->sinkpad);
+  ASSERT_NE (out, nullptr);
+  EXPECT_TRUE (gst_caps_is_equal (out, rawcaps));
+  gst_caps_unref (out);
+  gst_caps_unref (orig);
+  gst_caps_unref (rawcaps);
+  gst_caps_unref (caps);
 }
 
-TEST(Caps, unrelated_input_caps_are_not_passed_on) {
+TEST (Caps, unrelated_input_caps_are_not_passed_on)
+{
   // udpsrc's caps describe the transport, not the plaintext: downstream is
   // left to typefind.
-  Harness dec("aesdec", {{"key", kKey128}, {"iv", kIv}}, "application/x-rtp");
-  ASSERT_EQ(dec.push(Bytes(32, 1)), GST_FLOW_OK);
-  EXPECT_EQ(dec.pull_all().size(), 32u);
-  EXPECT_EQ(gst_pad_get_current_caps(dec.h->sinkpad), nullptr);
+  Harness dec ("aesdec", {{"key", kKey128}, {"iv", kIv}}, "application/x-rtp");
+  ASSERT_EQ (dec.push (Bytes (32, 1)), GST_FLOW_OK);
+  EXPECT_EQ (dec.pull_all ().size (), 32u);
+  EXPECT_EQ (gst_pad_get_current_caps (dec.h->sinkpad), nullptr);
 }
 
-TEST(Caps, encrypted_caps_without_upstream_caps) {
-  Harness enc("aesenc", {{"key", kKey128}});
-  ASSERT_EQ(enc.push(Bytes(3, 1)), GST_FLOW_OK);
-  GstCaps *caps = gst_pad_get_current_caps(enc.h->sinkpad);
-  ASSERT_NE(caps, nullptr);
-  GstCaps *expected = gst_caps_from_string("application/x-aes-encrypted, mode=(string)ctr");
-  EXPECT_TRUE(gst_caps_is_equal(caps, expected));
-  gst_caps_unref(caps);
-  gst_caps_unref(expected);
+TEST (Caps, encrypted_caps_without_upstream_caps)
+{
+  Harness enc ("aesenc", {{"key", kKey128}});
+  ASSERT_EQ (enc.push (Bytes (3, 1)), GST_FLOW_OK);
+  GstCaps *caps = gst_pad_get_current_caps (enc.h->sinkpad);
+  ASSERT_NE (caps, nullptr);
+  GstCaps *expected
+      = gst_caps_from_string ("application/x-aes-encrypted, mode=(string)ctr");
+  EXPECT_TRUE (gst_caps_is_equal (caps, expected));
+  gst_caps_unref (caps);
+  gst_caps_unref (expected);
 }
 
-TEST(Caps, mode_mismatch_is_reported) {
-  GstElement *e = make("aesdec", {{"key", kKey128}, {"mode", "ecb"}});
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  GstHarness *h = gst_harness_new_with_element(e, "sink", "src");
-  gst_harness_play(h);
-  gst_harness_push_event(h, gst_event_new_stream_start("test"));
-  GstCaps *caps = gst_caps_from_string("application/x-aes-encrypted, mode=(string)ctr");
+TEST (Caps, mode_mismatch_is_reported)
+{
+  GstElement *e = make ("aesdec", {{"key", kKey128}, {"mode", "ecb"}});
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_play (h);
+  gst_harness_push_event (h, gst_event_new_stream_start ("test"));
+  GstCaps *caps
+      = gst_caps_from_string ("application/x-aes-encrypted, mode=(string)ctr");
   // (A sticky event's push reports success once stored; the bus says more.)
-  gst_harness_push_event(h, gst_event_new_caps(caps));
-  gst_caps_unref(caps);
-  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  ASSERT_NE(msg, nullptr);
+  gst_harness_push_event (h, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  ASSERT_NE (msg, nullptr);
   GError *err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
-  EXPECT_NE(std::string(err->message).find("mode=ctr"), std::string::npos);
-  g_error_free(err);
-  gst_message_unref(msg);
-  gst_harness_teardown(h);
-  gst_object_unref(e);
-  gst_object_unref(bus);
+  gst_message_parse_error (msg, &err, nullptr);
+  EXPECT_NE (std::string (err->message).find ("mode=ctr"), std::string::npos);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  gst_object_unref (bus);
 }
 
-TEST(BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors) {
-  static const std::string k40(40, 'a'), x32(32, 'x');
-  struct Case {
+TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
+{
+  static const std::string k40 (40, 'a'), x32 (32, 'x');
+  struct Case
+  {
     Props props;
     const char *message;
   } cases[] = {
@@ -474,120 +529,138 @@ TEST(BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors) {
       {{{"key", "00112233"}}, "got 8"},
       {{{"key", "2b7e151628aed2a6abf7158809cf4f3"}}, "got 31"},
       {{{"key", "2b7e151628aed2a6abf7158809cf4fzz"}}, "not a hex digit"},
-      {{{"key", k40.c_str()}}, "got 40"},
-      {{{"key-file", "/nonexistent/key"}}, "cannot open key-file '/nonexistent/key'"},
-      {{{"key", kKey128}, {"key-file", "/etc/hostname"}}, "Both key and key-file"},
+      {{{"key", k40.c_str ()}}, "got 40"},
+      {{{"key-file", "/nonexistent/key"}},
+          "cannot open key-file '/nonexistent/key'"},
+      {{{"key", kKey128}, {"key-file", "/etc/hostname"}},
+          "Both key and key-file"},
       {{{"key", kKey128}, {"iv", "0011"}}, "iv must be 32 hex digits; got 4"},
-      {{{"key", kKey128}, {"iv", x32.c_str()}}, "not a hex digit"},
+      {{{"key", kKey128}, {"iv", x32.c_str ()}}, "not a hex digit"},
       {{{"key", kKey128}, {"iv", kIv}, {"mode", "ecb"}}, "does not use an iv"},
   };
   for (const char *factory : {"aesenc", "aesdec"}) {
     for (const Case &c : cases) {
-      std::string err = start_error(factory, c.props);
-      EXPECT_NE(err.find(c.message), std::string::npos)
+      std::string err = start_error (factory, c.props);
+      EXPECT_NE (err.find (c.message), std::string::npos)
           << factory << ": expected '" << c.message << "', got '" << err << "'";
     }
   }
 }
 
-TEST(BadInput, error_messages_never_contain_the_key) {
+TEST (BadInput, error_messages_never_contain_the_key)
+{
   const char *almost = "2b7e151628aed2a6abf7158809cf4f3cff";
-  std::string err = start_error("aesenc", {{"key", almost}});
-  EXPECT_NE(err, "");
-  EXPECT_EQ(err.find("2b7e1516"), std::string::npos);
+  std::string err = start_error ("aesenc", {{"key", almost}});
+  EXPECT_NE (err, "");
+  EXPECT_EQ (err.find ("2b7e1516"), std::string::npos);
 }
 
-TEST(BadInput, key_file_with_bad_content) {
+TEST (BadInput, key_file_with_bad_content)
+{
   char path[] = "/tmp/aesstream-badkeyXXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "abc\n", 4), 4);
-  close(fd);
-  std::string err = start_error("aesenc", {{"key-file", path}});
-  EXPECT_NE(err.find("got 3"), std::string::npos) << err;
-  unlink(path);
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  ASSERT_EQ (write (fd, "abc\n", 4), 4);
+  close (fd);
+  std::string err = start_error ("aesenc", {{"key-file", path}});
+  EXPECT_NE (err.find ("got 3"), std::string::npos) << err;
+  unlink (path);
 }
 
-TEST(BadInput, key_file_works) {
+TEST (BadInput, key_file_works)
+{
   char path[] = "/tmp/aesstream-keyXXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  std::string text = std::string(kKey256) + "\n";
-  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  close(fd);
-  Bytes data = random_bytes(100, 1);
-  EXPECT_EQ(run_chunked("aesenc", {{"key-file", path}, {"iv", kIv}}, data, 1, 30),
-            reference("CTR", true, kKey256, kIv, data));
-  unlink(path);
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  std::string text = std::string (kKey256) + "\n";
+  ASSERT_EQ (write (fd, text.data (), text.size ()),
+      static_cast<ssize_t> (text.size ()));
+  close (fd);
+  Bytes data = random_bytes (100, 1);
+  EXPECT_EQ (
+      run_chunked ("aesenc", {{"key-file", path}, {"iv", kIv}}, data, 1, 30),
+      reference ("CTR", true, kKey256, kIv, data));
+  unlink (path);
 }
 
-TEST(BadInput, headerless_input_is_refused) {
-  Harness h("aesdec", {{"key", kKey128}});
-  EXPECT_EQ(h.push(Bytes(100, 'x')), GST_FLOW_ERROR);
-  EXPECT_NE(h.error().find("does not start with an aesstream header"),
-            std::string::npos);
-  EXPECT_EQ(h.pull_all().size(), 0u);
+TEST (BadInput, headerless_input_is_refused)
+{
+  Harness h ("aesdec", {{"key", kKey128}});
+  EXPECT_EQ (h.push (Bytes (100, 'x')), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("does not start with an aesstream header"),
+      std::string::npos);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
 }
 
-TEST(BadInput, short_stream_without_complete_header_is_an_error) {
-  Harness h("aesdec", {{"key", kKey128}});
-  EXPECT_EQ(h.push(Bytes{'A', 'E', 'S', 's', 1}), GST_FLOW_OK);
-  h.eos();
-  EXPECT_NE(h.error().find("ended before its 32-byte aesstream header"),
-            std::string::npos);
+TEST (BadInput, short_stream_without_complete_header_is_an_error)
+{
+  Harness h ("aesdec", {{"key", kKey128}});
+  EXPECT_EQ (h.push (Bytes{'A', 'E', 'S', 's', 1}), GST_FLOW_OK);
+  h.eos ();
+  EXPECT_NE (h.error ().find ("ended before its 32-byte aesstream header"),
+      std::string::npos);
 }
 
-TEST(BadInput, wrong_key_is_detected_from_the_header) {
-  Bytes enc = run_chunked("aesenc", {{"key", kKey128}}, Bytes(50, 1), 1, 50);
-  Harness h("aesdec", {{"key", "000102030405060708090a0b0c0d0e0f"}});
-  EXPECT_EQ(h.push(enc), GST_FLOW_ERROR);
-  EXPECT_NE(h.error().find("Wrong key"), std::string::npos);
-  EXPECT_EQ(h.pull_all().size(), 0u);
+TEST (BadInput, wrong_key_is_detected_from_the_header)
+{
+  Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, Bytes (50, 1), 1, 50);
+  Harness h ("aesdec", {{"key", "000102030405060708090a0b0c0d0e0f"}});
+  EXPECT_EQ (h.push (enc), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("Wrong key"), std::string::npos);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
 
-  Harness h2("aesdec", {{"key", kKey256}});
-  EXPECT_EQ(h2.push(enc), GST_FLOW_ERROR);
-  EXPECT_NE(h2.error().find("AES-128 but the key given to aesdec is AES-256"),
-            std::string::npos);
+  Harness h2 ("aesdec", {{"key", kKey256}});
+  EXPECT_EQ (h2.push (enc), GST_FLOW_ERROR);
+  EXPECT_NE (
+      h2.error ().find ("AES-128 but the key given to aesdec is AES-256"),
+      std::string::npos);
 }
 
-TEST(BadInput, tampered_header_is_refused) {
-  Bytes enc = run_chunked("aesenc", {{"key", kKey128}}, Bytes(50, 1), 1, 50);
+TEST (BadInput, tampered_header_is_refused)
+{
+  Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, Bytes (50, 1), 1, 50);
   for (size_t i : {4, 5, 7, 9, 30}) {
     Bytes bad = enc;
     bad[i] ^= 0x01;
-    Harness h("aesdec", {{"key", kKey128}});
-    EXPECT_EQ(h.push(bad), GST_FLOW_ERROR) << "byte " << i;
-    EXPECT_NE(h.error(), "") << "byte " << i;
-    EXPECT_EQ(h.pull_all().size(), 0u);
+    Harness h ("aesdec", {{"key", kKey128}});
+    EXPECT_EQ (h.push (bad), GST_FLOW_ERROR) << "byte " << i;
+    EXPECT_NE (h.error (), "") << "byte " << i;
+    EXPECT_EQ (h.pull_all ().size (), 0u);
   }
 }
 
-TEST(Properties, key_is_write_only) {
-  GstElement *e = make("aesenc", {{"key", kKey128}});
-  GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "key");
-  ASSERT_NE(p, nullptr);
-  EXPECT_FALSE(p->flags & G_PARAM_READABLE);
-  EXPECT_TRUE(p->flags & G_PARAM_WRITABLE);
+TEST (Properties, key_is_write_only)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}});
+  GParamSpec *p = g_object_class_find_property (G_OBJECT_GET_CLASS (e), "key");
+  ASSERT_NE (p, nullptr);
+  EXPECT_FALSE (p->flags & G_PARAM_READABLE);
+  EXPECT_TRUE (p->flags & G_PARAM_WRITABLE);
   gchar *iv = nullptr;
-  g_object_get(e, "iv", &iv, nullptr);
-  EXPECT_EQ(iv, nullptr);
-  gst_object_unref(e);
+  g_object_get (e, "iv", &iv, nullptr);
+  EXPECT_EQ (iv, nullptr);
+  gst_object_unref (e);
 }
 
-TEST(Properties, changes_while_running_are_refused) {
-  Harness h("aesenc", {{"key", kKey128}, {"iv", kIv}});
-  g_object_set(h.h->element, "iv", "00000000000000000000000000000000", nullptr);
-  EXPECT_NE(h.warning().find("cannot be changed while the element is running"),
-            std::string::npos);
+TEST (Properties, changes_while_running_are_refused)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  g_object_set (
+      h.h->element, "iv", "00000000000000000000000000000000", nullptr);
+  EXPECT_NE (
+      h.warning ().find ("cannot be changed while the element is running"),
+      std::string::npos);
   gchar *iv = nullptr;
-  g_object_get(h.h->element, "iv", &iv, nullptr);
-  EXPECT_STREQ(iv, kIv);
-  g_free(iv);
+  g_object_get (h.h->element, "iv", &iv, nullptr);
+  EXPECT_STREQ (iv, kIv);
+  g_free (iv);
 }
 
-int main(int argc, char **argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  gst_init(&argc, &argv);
-  gst_plugin_aesstream_register();
-  return RUN_ALL_TESTS();
+int
+main (int argc, char **argv)
+{
+  ::testing::InitGoogleTest (&argc, argv);
+  gst_init (&argc, &argv);
+  gst_plugin_aesstream_register ();
+  return RUN_ALL_TESTS ();
 }
