@@ -261,7 +261,7 @@ as_ctx (const std::unique_ptr<void, EvpCtxDeleter> &p)
 
 std::unique_ptr<Cipher>
 Cipher::create (Mode mode, bool encrypt, const SecureBytes &key,
-    const uint8_t *iv, std::string *error)
+    const uint8_t *iv, std::string *error, bool pkcs7_per_chunk)
 {
   if (key.size () != 16 && key.size () != 24 && key.size () != 32) {
     *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got "
@@ -285,15 +285,30 @@ Cipher::create (Mode mode, bool encrypt, const SecureBytes &key,
     *error = "OpenSSL could not initialise the AES context";
     return nullptr;
   }
-  // ECB's zero padding is ours (the recipe's); CBC uses EVP's PKCS#7.
-  EVP_CIPHER_CTX_set_padding (ctx, mode == Mode::kCbc ? 1 : 0);
+  // ECB's zero padding is ours (the recipe's), and so is CBC's per-chunk
+  // PKCS#7; CBC's end-of-stream PKCS#7 is EVP's own.
+  c->per_chunk_ = mode == Mode::kCbc && pkcs7_per_chunk;
+  EVP_CIPHER_CTX_set_padding (ctx, mode == Mode::kCbc && !c->per_chunk_);
   return c;
 }
 
 Cipher::~Cipher () = default;
 
 bool
-Cipher::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+Cipher::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+    std::string *error)
+{
+  if (per_chunk_)
+    return update_per_chunk (in, n, out, written, error);
+  if (!evp_update (in, n, out, written)) {
+    *error = "OpenSSL failed to process the data";
+    return false;
+  }
+  return true;
+}
+
+bool
+Cipher::evp_update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
 {
   *written = 0;
   EVP_CIPHER_CTX *ctx = as_ctx (ctx_);
@@ -310,6 +325,60 @@ Cipher::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
     *written += static_cast<size_t> (outl);
     carried_ = (carried_ + chunk) % kBlockSize;
   }
+  return true;
+}
+
+bool
+Cipher::update_per_chunk (const uint8_t *in, size_t n, uint8_t *out,
+    size_t *written, std::string *error)
+{
+  *written = 0;
+  if (encrypt_) {
+    // Whole blocks as they are, then the tail plus PKCS#7 bytes (a whole
+    // block of 16s when the chunk is block-aligned). The tail is copied
+    // first: in place, the last output block overwrites it.
+    size_t tail = n % kBlockSize, body = n - tail;
+    uint8_t last[kBlockSize];
+    std::memcpy (last, in + body, tail);
+    std::memset (
+        last + tail, static_cast<int> (kBlockSize - tail), kBlockSize - tail);
+    size_t w1 = 0, w2 = 0;
+    bool ok = evp_update (in, body, out, &w1)
+              && evp_update (last, kBlockSize, out + w1, &w2);
+    OPENSSL_cleanse (last, sizeof (last));
+    if (!ok) {
+      *error = "OpenSSL failed to encrypt";
+      return false;
+    }
+    *written = w1 + w2;
+    return true;
+  }
+  if (n % kBlockSize != 0) {
+    *error = "with per-buffer-padding=true every encrypted buffer must be a "
+             "multiple of 16 bytes, got one of "
+             + std::to_string (n)
+             + ": buffer boundaries were changed on the way (use "
+               "per-buffer-padding=false on both sides for byte streams)";
+    return false;
+  }
+  if (n == 0)
+    return true;
+  size_t w = 0;
+  if (!evp_update (in, n, out, &w) || w != n) {
+    *error = "OpenSSL failed to decrypt";
+    return false;
+  }
+  uint8_t pad = out[w - 1];
+  bool valid = pad >= 1 && pad <= kBlockSize;
+  for (size_t i = 0; valid && i < pad; i++)
+    valid = out[w - 1 - i] == pad;
+  if (!valid) {
+    *error = "invalid PKCS#7 padding at the end of a buffer: wrong key or iv, "
+             "corrupted data, or buffer boundaries that differ from what "
+             "aesenc produced (per-buffer-padding=true)";
+    return false;
+  }
+  *written = w - pad;
   return true;
 }
 
@@ -332,9 +401,15 @@ Cipher::finish (uint8_t *out, size_t *written, std::string *error)
         return false;
       }
       static const uint8_t zeros[kBlockSize] = {};
-      return update (zeros, kBlockSize - carried_, out, written);
+      if (!evp_update (zeros, kBlockSize - carried_, out, written)) {
+        *error = "OpenSSL failed to encrypt the last block";
+        return false;
+      }
+      return true;
     }
     case Mode::kCbc: {
+      if (per_chunk_)
+        return true; // every chunk was complete in itself
       int outl = 0;
       if (EVP_CipherFinal_ex (ctx, out, &outl) != 1) {
         *error = encrypt_ ? "OpenSSL failed to finish CBC encryption"

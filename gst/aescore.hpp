@@ -93,11 +93,16 @@ struct EvpCtxDeleter
 //    partial block with zero bytes; decrypting fails if bytes are left over;
 //  - CBC: PKCS#7 padding is added when encrypting and checked and removed when
 //    decrypting (EVP's own padding).
+// CBC with `pkcs7_per_chunk` instead pads every update() chunk on its own
+// while the CBC chain continues across chunks (gst-plugins-bad's
+// per-buffer-padding): decrypting then needs the chunks exactly as they
+// were produced, each a multiple of 16 bytes.
 class Cipher {
 public:
   // Returns nullptr and sets `error` on failure (bad key size, EVP failure).
   static std::unique_ptr<Cipher> create (Mode mode, bool encrypt,
-      const SecureBytes &key, const uint8_t *iv, std::string *error);
+      const SecureBytes &key, const uint8_t *iv, std::string *error,
+      bool pkcs7_per_chunk = false);
   ~Cipher ();
 
   Mode mode () const { return mode_; }
@@ -115,10 +120,12 @@ public:
     return mode_ == Mode::kCtr ? 0 : 2 * kBlockSize;
   }
 
-  // Processes `n` bytes from `in` into `out` and returns how many bytes were
+  // Processes `n` bytes from `in` into `out` and sets how many bytes were
   // written. `out` may equal `in` (in place) but must not partially overlap
-  // it. Returns false only if EVP fails, which should never happen.
-  bool update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  // it. Fails (with a message for the user in `error`) only on invalid
+  // per-chunk padding when decrypting, or if EVP fails.
+  bool update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      std::string *error);
   bool finish (uint8_t *out, size_t *written, std::string *error);
 
   // Restarts the stream with the same key and a new IV (may be null for ECB):
@@ -136,6 +143,11 @@ private:
   bool encrypt_ = true;
   size_t key_length_ = 0;
   size_t carried_ = 0;
+  bool per_chunk_ = false;
+
+  bool evp_update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  bool update_per_chunk (const uint8_t *in, size_t n, uint8_t *out,
+      size_t *written, std::string *error);
 };
 
 // The aesstream stream header (docs/format.md), written in front of the

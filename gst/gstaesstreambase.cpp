@@ -552,8 +552,10 @@ gst_aes_stream_base_transform (
     guint8 *dst = in_place ? in.data + skip : out.data;
     gsize written = 0;
     gboolean ok = TRUE;
+    std::string error;
     if (!st.header_pending || is_encrypt (self))
-      ok = st.cipher->update (in.data + skip, in.size - skip, dst, &written);
+      ok = st.cipher->update (
+          in.data + skip, in.size - skip, dst, &written, &error);
 
     if (!in_place)
       gst_buffer_unmap (outbuf, &out);

@@ -99,7 +99,9 @@ run (Cipher &c, const Bytes &in, const std::vector<size_t> &splits,
   auto feed = [&] (size_t n) {
     Bytes chunk (c.max_update_output (n) + 1);
     size_t written = 0;
-    EXPECT_TRUE (c.update (in.data () + pos, n, chunk.data (), &written));
+    std::string err;
+    EXPECT_TRUE (c.update (in.data () + pos, n, chunk.data (), &written, &err))
+        << err;
     EXPECT_LE (written, c.max_update_output (n));
     out.insert (out.end (), chunk.begin (), chunk.begin () + written);
     pos += n;
@@ -163,15 +165,23 @@ TEST (Core, nist_sp800_38a_vectors_encrypt_and_decrypt)
     Bytes plain = hex (kPlain), cipher = hex (v.cipher);
     auto enc = make (v.mode, true, v.key, iv);
     Bytes got = run (*enc, plain, {});
-    // CBC adds one block of PKCS#7 padding after the 64 vector bytes.
+    // CBC adds one block of PKCS#7 padding after the 64 vector bytes: a
+    // block of 0x10 bytes chained to the last vector block, i.e.
+    // AES(0x10.. XOR C4), computed here with raw OpenSSL ECB.
     if (v.mode == Mode::kCbc) {
       ASSERT_EQ (got.size (), 80u);
+      Bytes pad_in (16);
+      for (size_t i = 0; i < 16; i++)
+        pad_in[i] = 0x10 ^ cipher[48 + i];
+      EXPECT_EQ (
+          Bytes (got.begin () + 64, got.end ()), raw_ecb (v.key, pad_in));
+      cipher.insert (cipher.end (), got.begin () + 64, got.end ());
       got.resize (64);
+      EXPECT_EQ (got, Bytes (cipher.begin (), cipher.begin () + 64));
+    } else {
+      EXPECT_EQ (got, cipher);
     }
-    EXPECT_EQ (got, cipher);
 
-    if (v.mode == Mode::kCbc)
-      continue; // decrypt needs the padding block
     auto dec = make (v.mode, false, v.key, iv);
     EXPECT_EQ (run (*dec, cipher, {}), plain);
   }
@@ -211,10 +221,118 @@ TEST (Core, ctr_in_place_equals_out_of_place)
   Bytes plain = hex (kPlain);
   auto c = make (Mode::kCtr, true, kKey128, hex (kCtrIv));
   size_t written = 0;
-  ASSERT_TRUE (
-      c->update (plain.data (), plain.size (), plain.data (), &written));
+  ASSERT_TRUE (c->update (
+      plain.data (), plain.size (), plain.data (), &written, nullptr));
   EXPECT_EQ (written, plain.size ());
   EXPECT_EQ (plain, hex (kVectors[3].cipher));
+}
+
+namespace {
+
+std::unique_ptr<Cipher>
+make_per_chunk (bool encrypt, const char *key, const Bytes &iv)
+{
+  std::string error;
+  auto c = Cipher::create (
+      Mode::kCbc, encrypt, key_of (key), iv.data (), &error, true);
+  EXPECT_TRUE (c) << error;
+  return c;
+}
+
+// Raw OpenSSL CBC without padding, as the reference for per-chunk padding.
+Bytes
+raw_cbc (const char *key_hex, const Bytes &iv, const Bytes &in)
+{
+  Bytes key = hex (key_hex);
+  const EVP_CIPHER *cipher = key.size () == 16   ? EVP_aes_128_cbc ()
+                             : key.size () == 24 ? EVP_aes_192_cbc ()
+                                                 : EVP_aes_256_cbc ();
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  EVP_EncryptInit_ex (ctx, cipher, nullptr, key.data (), iv.data ());
+  EVP_CIPHER_CTX_set_padding (ctx, 0);
+  Bytes out (in.size () + 16);
+  int n = 0;
+  EVP_EncryptUpdate (
+      ctx, out.data (), &n, in.data (), static_cast<int> (in.size ()));
+  EVP_CIPHER_CTX_free (ctx);
+  out.resize (n);
+  return out;
+}
+
+} // namespace
+
+TEST (Core, cbc_per_chunk_padding_pads_each_chunk_and_chains)
+{
+  Bytes iv = hex (kCbcIv);
+  Bytes data = hex (kPlain);
+  std::vector<size_t> sizes = {5, 16, 0, 20, 23};
+  // Reference: every chunk PKCS#7-padded on its own, then one CBC chain.
+  Bytes padded;
+  size_t pos = 0;
+  for (size_t n : sizes) {
+    padded.insert (padded.end (), data.begin () + pos, data.begin () + pos + n);
+    size_t pad = 16 - n % 16;
+    padded.insert (padded.end (), pad, static_cast<uint8_t> (pad));
+    pos += n;
+  }
+  Bytes expected = raw_cbc (kKey256, iv, padded);
+
+  auto enc = make_per_chunk (true, kKey256, iv);
+  auto dec = make_per_chunk (false, kKey256, iv);
+  Bytes got, back;
+  pos = 0;
+  for (size_t n : sizes) {
+    Bytes out (n + 16);
+    size_t w = 0;
+    std::string err;
+    ASSERT_TRUE (enc->update (data.data () + pos, n, out.data (), &w, &err));
+    ASSERT_EQ (w, n + 16 - n % 16);
+    Bytes plain (w + 16);
+    size_t pw = 0;
+    ASSERT_TRUE (dec->update (out.data (), w, plain.data (), &pw, &err)) << err;
+    ASSERT_EQ (pw, n);
+    got.insert (got.end (), out.begin (), out.begin () + w);
+    back.insert (back.end (), plain.begin (), plain.begin () + pw);
+    pos += n;
+  }
+  EXPECT_EQ (got, expected);
+  EXPECT_EQ (back, Bytes (data.begin (), data.begin () + pos));
+}
+
+TEST (Core, cbc_per_chunk_decrypt_rejects_bad_padding_and_split_chunks)
+{
+  Bytes iv = hex (kCbcIv);
+  Bytes data (40, 7);
+  auto enc = make_per_chunk (true, kKey128, iv);
+  Bytes ct (64);
+  size_t w = 0;
+  std::string err;
+  ASSERT_TRUE (enc->update (data.data (), data.size (), ct.data (), &w, &err));
+  ASSERT_EQ (w, 48u);
+
+  Bytes out (64);
+  size_t pw = 0;
+  auto dec = make_per_chunk (false, kKey128, iv);
+  EXPECT_FALSE (dec->update (ct.data (), 40, out.data (), &pw, &err));
+  EXPECT_NE (err.find ("multiple of 16"), std::string::npos) << err;
+
+  auto wrong = make_per_chunk (false, kKey256, iv);
+  EXPECT_FALSE (wrong->update (ct.data (), 48, out.data (), &pw, &err));
+  EXPECT_NE (err.find ("invalid PKCS#7 padding"), std::string::npos) << err;
+}
+
+TEST (Core, cbc_stream_padding_error_names_the_cause)
+{
+  Bytes iv = hex (kCbcIv);
+  auto enc = make (Mode::kCbc, true, kKey128, iv);
+  Bytes ct = run (*enc, Bytes (33, 1), {});
+  ASSERT_EQ (ct.size (), 48u);
+  auto dec = make (Mode::kCbc, false, kKey256, iv);
+  bool ok = true;
+  std::string error;
+  run (*dec, ct, {}, &ok, &error);
+  EXPECT_FALSE (ok);
+  EXPECT_NE (error.find ("bad PKCS#7 padding"), std::string::npos) << error;
 }
 
 TEST (Core, ecb_pads_the_last_block_with_zeros)
@@ -302,8 +420,8 @@ TEST (Core, restart_reproduces_the_stream)
   Bytes partial (5, 1);
   size_t written = 0;
   Bytes out (64);
-  ASSERT_TRUE (
-      e->update (partial.data (), partial.size (), out.data (), &written));
+  ASSERT_TRUE (e->update (
+      partial.data (), partial.size (), out.data (), &written, nullptr));
   ASSERT_TRUE (e->restart (nullptr)); // drops the 5 carried bytes
   EXPECT_EQ (e->carried (), 0u);
   EXPECT_EQ (run (*e, plain, {}), hex (kVectors[0].cipher));
