@@ -41,15 +41,28 @@ enum
   PROP_KEY,
   PROP_KEY_FILE,
   PROP_IV,
+  PROP_CIPHER,
+  PROP_SERIALIZE_IV,
+  PROP_PER_BUFFER_PADDING,
 };
 
 #define DEFAULT_MODE GST_AES_STREAM_MODE_CTR
+#define DEFAULT_CIPHER GST_AES_STREAM_CIPHER_AES_128_CBC
+#define DEFAULT_SERIALIZE_IV FALSE
+#define DEFAULT_PER_BUFFER_PADDING TRUE
 
 namespace {
 
 struct Settings
 {
   GstAesStreamMode mode = DEFAULT_MODE;
+  /* Whether mode / cipher were set by the user: setting cipher selects CBC,
+   * and an explicit other mode beside it is a conflict. */
+  bool mode_set = false;
+  GstAesStreamCipher cipher = DEFAULT_CIPHER;
+  bool cipher_set = false;
+  bool serialize_iv = DEFAULT_SERIALIZE_IV;
+  bool per_buffer_padding = DEFAULT_PER_BUFFER_PADDING;
   /* The parsed key, empty when unset. Kept (wiped on replace and finalize)
    * so that the element can be restarted without setting it again. */
   SecureBytes key;
@@ -60,18 +73,33 @@ struct Settings
   std::string iv_error;
 };
 
+/* What precedes the ciphertext on the wire. */
+enum class Prefix
+{
+  kNone,
+  kHeader, /* the aesstream header (CTR without a configured iv) */
+  kIv,     /* the bare 16-byte IV (CBC with serialize-iv) */
+};
+
 /* Everything that exists only while the element is started. */
 struct State
 {
   std::unique_ptr<Cipher> cipher;
   Mode mode = Mode::kCtr;
-  /* Stream uses the aesstream header (CTR without a configured iv). */
-  bool with_header = false;
-  /* aesenc: header not written yet; aesdec: header not complete yet. */
-  bool header_pending = false;
+  Prefix prefix = Prefix::kNone;
+  /* aesenc: prefix not written yet; aesdec: prefix not complete yet. */
+  bool prefix_pending = false;
   std::array<uint8_t, kBlockSize> iv{};
-  std::array<uint8_t, StreamHeader::kSize> header{};
-  size_t header_have = 0;
+  /* aesenc: the prefix to write; aesdec: the prefix bytes read so far. */
+  std::array<uint8_t, StreamHeader::kSize> prefix_buf{};
+  size_t prefix_have = 0;
+
+  size_t prefix_size () const
+  {
+    return prefix == Prefix::kHeader ? StreamHeader::kSize
+           : prefix == Prefix::kIv   ? kBlockSize
+                                     : 0;
+  }
   /* With a header, the key is needed again for every header's key check
    * (aesdec) or for the header after a flush (aesenc). Wiped at stop. */
   SecureBytes key;
@@ -93,9 +121,32 @@ core_mode (GstAesStreamMode mode)
   switch (mode) {
     case GST_AES_STREAM_MODE_ECB:
       return Mode::kEcb;
+    case GST_AES_STREAM_MODE_CBC:
+      return Mode::kCbc;
     case GST_AES_STREAM_MODE_CTR:
     default:
       return Mode::kCtr;
+  }
+}
+
+/* Setting `cipher` (the gst-plugins-bad way) selects CBC. */
+GstAesStreamMode
+effective_mode (const Settings &s)
+{
+  return s.cipher_set && !s.mode_set ? GST_AES_STREAM_MODE_CBC : s.mode;
+}
+
+size_t
+cipher_key_length (GstAesStreamCipher cipher)
+{
+  switch (cipher) {
+    case GST_AES_STREAM_CIPHER_AES_256_CBC:
+      return 32;
+    case GST_AES_STREAM_CIPHER_AES_192_CBC:
+      return 24;
+    case GST_AES_STREAM_CIPHER_AES_128_CBC:
+    default:
+      return 16;
   }
 }
 
@@ -135,6 +186,10 @@ gst_aes_stream_mode_get_type (void)
           "ECB with zero padding: INSECURE, leaks patterns; only for "
           "compatibility with the original recipe",
           "ecb"},
+      {GST_AES_STREAM_MODE_CBC,
+          "CBC with PKCS#7 padding, compatible with gst-plugins-bad's "
+          "aesenc/aesdec (see cipher, serialize-iv, per-buffer-padding)",
+          "cbc"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter (&type)) {
@@ -144,11 +199,31 @@ gst_aes_stream_mode_get_type (void)
   return type;
 }
 
+GType
+gst_aes_stream_cipher_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_AES_STREAM_CIPHER_AES_128_CBC,
+          "AES 128 bit cipher key using CBC method", "aes-128-cbc"},
+      {GST_AES_STREAM_CIPHER_AES_256_CBC,
+          "AES 256 bit cipher key using CBC method", "aes-256-cbc"},
+      {GST_AES_STREAM_CIPHER_AES_192_CBC,
+          "AES 192 bit cipher key using CBC method", "aes-192-cbc"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAesStreamCipher", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
 const gchar *
 gst_aes_stream_base_mode_name (GstAesStreamBase *self)
 {
   GST_OBJECT_LOCK (self);
-  Mode mode = core_mode (get_impl (self)->settings.mode);
+  Mode mode = core_mode (effective_mode (get_impl (self)->settings));
   GST_OBJECT_UNLOCK (self);
   return aesstream::mode_name (mode);
 }
@@ -180,6 +255,17 @@ gst_aes_stream_base_set_property (
   switch (prop_id) {
     case PROP_MODE:
       s.mode = static_cast<GstAesStreamMode> (g_value_get_enum (value));
+      s.mode_set = true;
+      break;
+    case PROP_CIPHER:
+      s.cipher = static_cast<GstAesStreamCipher> (g_value_get_enum (value));
+      s.cipher_set = true;
+      break;
+    case PROP_SERIALIZE_IV:
+      s.serialize_iv = g_value_get_boolean (value);
+      break;
+    case PROP_PER_BUFFER_PADDING:
+      s.per_buffer_padding = g_value_get_boolean (value);
       break;
     case PROP_KEY: {
       const gchar *text = g_value_get_string (value);
@@ -227,7 +313,16 @@ gst_aes_stream_base_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODE:
-      g_value_set_enum (value, s.mode);
+      g_value_set_enum (value, effective_mode (s));
+      break;
+    case PROP_CIPHER:
+      g_value_set_enum (value, s.cipher);
+      break;
+    case PROP_SERIALIZE_IV:
+      g_value_set_boolean (value, s.serialize_iv);
+      break;
+    case PROP_PER_BUFFER_PADDING:
+      g_value_set_boolean (value, s.per_buffer_padding);
       break;
     case PROP_KEY_FILE:
       g_value_set_string (
@@ -253,18 +348,72 @@ gst_aes_stream_base_get_property (
 /* Start / stop */
 
 static std::array<uint8_t, StreamHeader::kSize>
-make_header (const State &st)
+make_header (const State &st, const SecureBytes &key)
 {
   StreamHeader h;
   h.mode = st.mode;
-  h.key_length = static_cast<uint8_t> (st.key.size ());
+  h.key_length = static_cast<uint8_t> (key.size ());
   h.iv = st.iv;
-  h.key_check = StreamHeader::compute_key_check (st.key, st.iv);
+  h.key_check = StreamHeader::compute_key_check (key, st.iv);
   return h.serialize ();
 }
 
-#define SETTINGS_ERROR(self, msg)                                              \
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", (msg).c_str ()), (NULL))
+#define SETTINGS_ERROR(self, ...)                                              \
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, (__VA_ARGS__), (NULL))
+
+/* The checks of start() that depend only on the settings and the key. */
+static bool
+check_mode_settings (GstAesStreamBase *self, const Settings &s,
+    const SecureBytes &key, Mode mode)
+{
+  const gboolean encrypt = is_encrypt (self);
+  if (s.cipher_set && s.mode_set && s.mode != GST_AES_STREAM_MODE_CBC) {
+    SETTINGS_ERROR (self,
+        "cipher=aes-%u-cbc selects CBC, but mode=%s is also set; set "
+        "mode=cbc or leave mode out.",
+        (guint)cipher_key_length (s.cipher) * 8,
+        aesstream::mode_name (core_mode (s.mode)));
+    return false;
+  }
+  if (mode == Mode::kEcb && s.iv) {
+    SETTINGS_ERROR (self, "mode=ecb does not use an iv; unset iv, or use "
+                          "mode=ctr.");
+    return false;
+  }
+  if (mode != Mode::kCbc && s.serialize_iv) {
+    SETTINGS_ERROR (self,
+        "serialize-iv applies to mode=cbc only (gst-plugins-bad "
+        "compatibility); mode=%s %s.",
+        aesstream::mode_name (mode),
+        mode == Mode::kCtr ? "writes its random IV in the aesstream header "
+                             "when iv is unset"
+                           : "has no IV");
+    return false;
+  }
+  if (mode == Mode::kCbc) {
+    if (s.cipher_set && key.size () != cipher_key_length (s.cipher)) {
+      SETTINGS_ERROR (self,
+          "cipher=aes-%u-cbc needs a %u-bit key (%u hex digits); the key "
+          "has %u bits.",
+          (guint)cipher_key_length (s.cipher) * 8,
+          (guint)cipher_key_length (s.cipher) * 8,
+          (guint)cipher_key_length (s.cipher) * 2, (guint)key.size () * 8);
+      return false;
+    }
+    /* aesdec with serialize-iv reads the IV from the stream; in every other
+     * case CBC has no IV unless one is given. (gst-plugins-bad used zeros.) */
+    if (!s.iv && (encrypt || !s.serialize_iv)) {
+      SETTINGS_ERROR (self, "%s",
+          encrypt ? "mode=cbc needs an iv: set iv (32 hex digits), and "
+                    "serialize-iv=true to send it in front of the stream."
+                  : "mode=cbc needs an iv: set the iv the stream was "
+                    "encrypted with, or serialize-iv=true if the stream "
+                    "starts with it.");
+      return false;
+    }
+  }
+  return true;
+}
 
 static gboolean
 gst_aes_stream_base_start (GstBaseTransform *trans)
@@ -274,81 +423,91 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
   const gboolean encrypt = is_encrypt (self);
 
   /* Snapshot of the settings: the stream never looks at them again. */
+  Settings s;
   GST_OBJECT_LOCK (self);
-  const Settings &s = impl->settings;
-  GstAesStreamMode mode = s.mode;
-  SecureBytes key = s.key.clone ();
-  std::string key_error = s.key_error;
-  std::string key_file = s.key_file;
-  std::optional<std::array<uint8_t, kBlockSize>> iv = s.iv;
-  std::string iv_error = s.iv_error;
+  {
+    const Settings &cur = impl->settings;
+    s.mode = cur.mode;
+    s.mode_set = cur.mode_set;
+    s.cipher = cur.cipher;
+    s.cipher_set = cur.cipher_set;
+    s.serialize_iv = cur.serialize_iv;
+    s.per_buffer_padding = cur.per_buffer_padding;
+    s.key = cur.key.clone ();
+    s.key_error = cur.key_error;
+    s.key_file = cur.key_file;
+    s.iv = cur.iv;
+    s.iv_error = cur.iv_error;
+  }
   GST_OBJECT_UNLOCK (self);
+  SecureBytes key = std::move (s.key);
 
-  if (!key_error.empty ()) {
-    SETTINGS_ERROR (self, std::string ("Invalid key property: ") + key_error);
+  if (!s.key_error.empty ()) {
+    SETTINGS_ERROR (self, "Invalid key property: %s", s.key_error.c_str ());
     return FALSE;
   }
-  if (!key.empty () && !key_file.empty ()) {
-    SETTINGS_ERROR (self, std::string ("Both key and key-file are set; set "
-                                       "only one of them."));
+  if (!key.empty () && !s.key_file.empty ()) {
+    SETTINGS_ERROR (self, "Both key and key-file are set; set only one of "
+                          "them.");
     return FALSE;
   }
-  if (key.empty () && key_file.empty ()) {
-    SETTINGS_ERROR (self,
-        std::string (
-            "No key set: set the key property "
-            "(32, 48 or 64 hex digits for AES-128/192/256) or key-file."));
+  if (key.empty () && s.key_file.empty ()) {
+    SETTINGS_ERROR (self, "No key set: set the key property (32, 48 or 64 "
+                          "hex digits for AES-128/192/256) or key-file.");
     return FALSE;
   }
-  if (!key_file.empty ()) {
+  if (!s.key_file.empty ()) {
     std::string error;
-    if (!aesstream::read_key_file (key_file, &key, &error)) {
+    if (!aesstream::read_key_file (s.key_file, &key, &error)) {
       GST_ELEMENT_ERROR (
           self, RESOURCE, OPEN_READ, ("%s", error.c_str ()), (NULL));
       return FALSE;
     }
   }
-  if (!iv_error.empty ()) {
-    SETTINGS_ERROR (self, std::string ("Invalid iv property: ") + iv_error);
+  if (!s.iv_error.empty ()) {
+    SETTINGS_ERROR (self, "Invalid iv property: %s", s.iv_error.c_str ());
     return FALSE;
   }
 
   State st;
-  st.mode = core_mode (mode);
-  if (st.mode == Mode::kEcb && iv) {
-    SETTINGS_ERROR (self, std::string ("mode=ecb does not use an iv; unset "
-                                       "iv, or use mode=ctr."));
+  st.mode = core_mode (effective_mode (s));
+  if (!check_mode_settings (self, s, key, st.mode))
     return FALSE;
-  }
-  if (st.mode == Mode::kCtr) {
-    if (iv) {
-      st.iv = *iv;
-    } else {
-      st.with_header = true;
-      st.header_pending = true;
-      if (encrypt && !aesstream::random_bytes (st.iv.data (), st.iv.size ())) {
-        GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-            ("OpenSSL's random generator failed; refusing to encrypt with a "
-             "predictable IV."),
-            (NULL));
-        return FALSE;
-      }
-      /* aesdec learns the IV from the header; until then it holds zeros and
-       * outputs nothing. */
+
+  if (s.iv)
+    st.iv = *s.iv;
+  if (st.mode == Mode::kCtr && !s.iv) {
+    st.prefix = Prefix::kHeader;
+    if (encrypt && !aesstream::random_bytes (st.iv.data (), st.iv.size ())) {
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("OpenSSL's random generator failed; refusing to encrypt with a "
+           "predictable IV."),
+          (NULL));
+      return FALSE;
     }
+    /* aesdec learns the IV from the header; until then it holds zeros and
+     * outputs nothing. The key stays for the header's key check, and for
+     * aesenc's next header after a flush; it is wiped at stop. */
+    st.key = key.clone ();
+    if (encrypt)
+      st.prefix_buf = make_header (st, st.key);
+  } else if (st.mode == Mode::kCbc && s.serialize_iv) {
+    st.prefix = Prefix::kIv;
+    if (encrypt)
+      std::memcpy (st.prefix_buf.data (), st.iv.data (), kBlockSize);
+    else if (s.iv)
+      GST_INFO_OBJECT (self, "serialize-iv: the iv property is not used, "
+                             "the stream carries the IV");
   }
+  st.prefix_pending = st.prefix != Prefix::kNone;
 
   std::string error;
   st.cipher = Cipher::create (st.mode, encrypt, key,
-      st.mode == Mode::kEcb ? nullptr : st.iv.data (), &error);
+      st.mode == Mode::kEcb ? nullptr : st.iv.data (), &error,
+      s.per_buffer_padding);
   if (!st.cipher) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error.c_str ()), (NULL));
     return FALSE;
-  }
-  if (st.with_header) {
-    st.key = key.clone ();
-    if (encrypt)
-      st.header = make_header (st);
   }
 
   if (st.mode == Mode::kEcb) {
@@ -361,7 +520,9 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
 
   GST_INFO_OBJECT (self, "starting: mode %s, AES-%u, %s",
       aesstream::mode_name (st.mode), (guint)key.size () * 8,
-      st.with_header ? "random iv in a stream header" : "fixed iv");
+      st.prefix == Prefix::kHeader ? "random iv in a stream header"
+      : st.prefix == Prefix::kIv   ? "serialized iv"
+                                   : "iv from the properties");
 
   GST_OBJECT_LOCK (self);
   impl->state = std::move (st);
@@ -379,7 +540,8 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
 
   GST_OBJECT_LOCK (self);
   /* Dropping the cipher frees the EVP context, which cleanses the key
-   * schedule; nothing of the stream is left. */
+   * schedule; State's key copy is a SecureBytes. Nothing of the stream is
+   * left. */
   impl->state = State ();
   impl->started = false;
   GST_OBJECT_UNLOCK (self);
@@ -394,15 +556,13 @@ reset_stream (GstAesStreamBase *self)
   State &st = get_impl (self)->state;
   if (!st.cipher)
     return TRUE;
-  st.header_have = 0;
+  st.prefix_have = 0;
   st.failed = false;
-  if (st.with_header) {
-    st.header_pending = true;
-    if (is_encrypt (self)) {
-      if (!aesstream::random_bytes (st.iv.data (), st.iv.size ()))
-        return FALSE;
-      st.header = make_header (st);
-    }
+  st.prefix_pending = st.prefix != Prefix::kNone;
+  if (st.prefix == Prefix::kHeader && is_encrypt (self)) {
+    if (!aesstream::random_bytes (st.iv.data (), st.iv.size ()))
+      return FALSE;
+    st.prefix_buf = make_header (st, st.key);
   }
   return st.cipher->restart (st.mode == Mode::kEcb ? nullptr : st.iv.data ());
 }
@@ -410,46 +570,24 @@ reset_stream (GstAesStreamBase *self)
 /* ---------------------------------------------------------------------- */
 /* Buffers */
 
-static GstBuffer *
-new_header_buffer (GstAesStreamBase *self)
+/* aesdec: checks a complete aesstream header and sets up the cipher from
+ * it. Returns false after posting an error. */
+static bool
+accept_header (GstAesStreamBase *self, State &st)
 {
-  State &st = get_impl (self)->state;
-  GstBuffer *buf = gst_buffer_new_memdup (st.header.data (), st.header.size ());
-  GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_HEADER);
-  return buf;
-}
-
-/* aesdec: takes header bytes from the front of `data`. Returns how many
- * bytes were consumed, or -1 after posting an error. */
-static gssize
-consume_header (GstAesStreamBase *self, const guint8 *data, gsize size)
-{
-  State &st = get_impl (self)->state;
-  gsize take = MIN (size, st.header.size () - st.header_have);
-  std::memcpy (st.header.data () + st.header_have, data, take);
-  st.header_have += take;
-
-  /* Check the magic as soon as it is complete, so that a wrong input fails
-   * on its first bytes instead of waiting for a whole header. */
-  bool magic_ok
-      = st.header_have < StreamHeader::kMagic.size ()
-        || std::memcmp (st.header.data (), StreamHeader::kMagic.data (),
-               StreamHeader::kMagic.size ())
-               == 0;
-  if (magic_ok && st.header_have < StreamHeader::kSize)
-    return take;
   StreamHeader h;
   std::string error;
-  if (!StreamHeader::parse (st.header.data (), st.header_have, &h, &error)) {
+  if (!StreamHeader::parse (
+          st.prefix_buf.data (), st.prefix_have, &h, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
-    return -1;
+    return false;
   }
   if (h.mode != st.mode) {
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
         ("The stream was encrypted with mode=%s but aesdec has mode=%s.",
             aesstream::mode_name (h.mode), aesstream::mode_name (st.mode)),
         (NULL));
-    return -1;
+    return false;
   }
   if (h.key_length != st.cipher->key_length ()) {
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
@@ -457,7 +595,7 @@ consume_header (GstAesStreamBase *self, const guint8 *data, gsize size)
          "is AES-%u: wrong key.",
             h.key_length * 8u, (guint)st.cipher->key_length () * 8u),
         (NULL));
-    return -1;
+    return false;
   }
   if (CRYPTO_memcmp (h.key_check.data (),
           StreamHeader::compute_key_check (st.key, h.iv).data (),
@@ -467,16 +605,48 @@ consume_header (GstAesStreamBase *self, const guint8 *data, gsize size)
         ("Wrong key: the stream header's key check does not match the key "
          "given to aesdec."),
         (NULL));
-    return -1;
+    return false;
   }
   st.iv = h.iv;
+  return true;
+}
+
+/* aesdec: takes prefix bytes (header or serialized IV) from the front of
+ * `data`. Returns how many bytes were consumed, or -1 after posting an
+ * error. */
+static gssize
+consume_prefix (GstAesStreamBase *self, const guint8 *data, gsize size)
+{
+  State &st = get_impl (self)->state;
+  gsize take = MIN (size, st.prefix_size () - st.prefix_have);
+  std::memcpy (st.prefix_buf.data () + st.prefix_have, data, take);
+  st.prefix_have += take;
+
+  if (st.prefix == Prefix::kHeader) {
+    /* Check the magic as soon as it is complete, so that a wrong input
+     * fails on its first bytes instead of waiting for a whole header. */
+    bool magic_ok
+        = st.prefix_have < StreamHeader::kMagic.size ()
+          || std::memcmp (st.prefix_buf.data (), StreamHeader::kMagic.data (),
+                 StreamHeader::kMagic.size ())
+                 == 0;
+    if (magic_ok && st.prefix_have < StreamHeader::kSize)
+      return take;
+    if (!accept_header (self, st))
+      return -1;
+  } else {
+    if (st.prefix_have < kBlockSize)
+      return take;
+    std::memcpy (st.iv.data (), st.prefix_buf.data (), kBlockSize);
+  }
   if (!st.cipher->restart (st.iv.data ())) {
     GST_ELEMENT_ERROR (
         self, LIBRARY, FAILED, ("OpenSSL failed to set the iv"), (NULL));
     return -1;
   }
-  st.header_pending = false;
-  GST_DEBUG_OBJECT (self, "read stream header");
+  st.prefix_pending = false;
+  GST_DEBUG_OBJECT (self, "read the stream's %s",
+      st.prefix == Prefix::kHeader ? "header" : "iv");
   return take;
 }
 
@@ -522,6 +692,7 @@ gst_aes_stream_base_transform (
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
   State &st = get_impl (self)->state;
+  const gboolean encrypt = is_encrypt (self);
   const gboolean in_place = inbuf == outbuf;
   GstMapInfo in, out;
 
@@ -536,8 +707,8 @@ gst_aes_stream_base_transform (
 
   {
     gsize skip = 0;
-    if (!is_encrypt (self) && st.header_pending) {
-      gssize taken = consume_header (self, in.data, in.size);
+    if (!encrypt && st.prefix_pending) {
+      gssize taken = consume_prefix (self, in.data, in.size);
       if (taken < 0) {
         st.failed = true;
         if (!in_place)
@@ -548,12 +719,12 @@ gst_aes_stream_base_transform (
       skip = taken;
     }
     /* In place, the output starts where the input left off after the
-     * header, because EVP refuses partially overlapping ranges. */
+     * prefix, because EVP refuses partially overlapping ranges. */
     guint8 *dst = in_place ? in.data + skip : out.data;
     gsize written = 0;
-    gboolean ok = TRUE;
+    bool ok = true;
     std::string error;
-    if (!st.header_pending || is_encrypt (self))
+    if (encrypt || !st.prefix_pending)
       ok = st.cipher->update (
           in.data + skip, in.size - skip, dst, &written, &error);
 
@@ -561,9 +732,8 @@ gst_aes_stream_base_transform (
       gst_buffer_unmap (outbuf, &out);
     gst_buffer_unmap (inbuf, &in);
     if (!ok) {
-      GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-          ("OpenSSL failed to %s", is_encrypt (self) ? "encrypt" : "decrypt"),
-          (NULL));
+      st.failed = true;
+      GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
       return GST_FLOW_ERROR;
     }
 
@@ -574,18 +744,23 @@ gst_aes_stream_base_transform (
       gst_buffer_set_size (outbuf, written);
     }
 
-    if (is_encrypt (self) && st.header_pending) {
-      GstBuffer *header = new_header_buffer (self);
-      gst_buffer_prepend_memory (outbuf, gst_buffer_get_memory (header, 0));
-      gst_buffer_unref (header);
-      st.header_pending = false;
+    /* aesenc: the prefix goes in front of the first output, as a memory of
+     * its own (no copy of the payload). A header is due even before an
+     * empty CTR buffer; a serialized IV waits for ciphertext. */
+    if (encrypt && st.prefix_pending
+        && (written > 0 || st.prefix == Prefix::kHeader)) {
+      gst_buffer_prepend_memory (
+          outbuf, gst_memory_new_wrapped ((GstMemoryFlags)0,
+                      g_memdup2 (st.prefix_buf.data (), st.prefix_size ()),
+                      st.prefix_size (), 0, st.prefix_size (), NULL, NULL));
+      st.prefix_pending = false;
       return GST_FLOW_OK;
     }
     /* CTR keeps one output buffer per input buffer, even an empty one;
      * block modes may have nothing to say yet, and neither has aesdec when
-     * a buffer held only header bytes. */
+     * a buffer held only prefix bytes. */
     if (written == 0
-        && (st.mode != Mode::kCtr || skip > 0 || st.header_pending))
+        && (st.mode != Mode::kCtr || skip > 0 || st.prefix_pending))
       return GST_BASE_TRANSFORM_FLOW_DROPPED;
     return GST_FLOW_OK;
   }
@@ -599,31 +774,45 @@ map_failed:
 /* ---------------------------------------------------------------------- */
 /* Events */
 
-/* At EOS: write what is still owed (aesenc: a header for an empty stream,
- * ECB's zero-padded last block) or report what is missing (aesdec). */
+static void
+push_bytes (GstAesStreamBase *self, const guint8 *data, gsize size,
+    GstBufferFlags flags)
+{
+  GstBuffer *buf = gst_buffer_new_memdup (data, size);
+  GST_BUFFER_FLAG_SET (buf, flags);
+  GstFlowReturn ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+  if (ret != GST_FLOW_OK)
+    GST_DEBUG_OBJECT (self, "pushing at EOS: %s", gst_flow_get_name (ret));
+}
+
+/* At EOS: write what is still owed (aesenc: the last padded block, a header
+ * for an empty stream) or report what is missing (aesdec). */
 static gboolean
 drain (GstAesStreamBase *self)
 {
   State &st = get_impl (self)->state;
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  const gboolean encrypt = is_encrypt (self);
   if (!st.cipher)
     return TRUE;
   if (st.failed)
     return FALSE; /* the error is on the bus already */
 
-  if (st.header_pending) {
-    if (is_encrypt (self)) {
-      gst_pad_push (trans->srcpad, new_header_buffer (self));
-      st.header_pending = false;
-    } else {
+  if (!encrypt && st.prefix_pending
+      && (st.prefix == Prefix::kHeader || st.prefix_have > 0)) {
+    if (st.prefix == Prefix::kHeader)
       GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
           ("The stream ended before its %u-byte aesstream header was "
            "complete (got %u bytes): it is truncated, or it was encrypted "
            "with a fixed iv (then set the same iv on aesdec).",
-              (guint)StreamHeader::kSize, (guint)st.header_have),
+              (guint)StreamHeader::kSize, (guint)st.prefix_have),
           (NULL));
-      return FALSE;
-    }
+    else
+      GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+          ("The stream ended inside its 16-byte serialized IV (got %u "
+           "bytes): it is truncated.",
+              (guint)st.prefix_have),
+          (NULL));
+    return FALSE;
   }
 
   guint8 tail[2 * kBlockSize];
@@ -633,14 +822,15 @@ drain (GstAesStreamBase *self)
     GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
     return FALSE;
   }
-  if (written > 0) {
-    GstBuffer *buf = gst_buffer_new_memdup (tail, written);
-    OPENSSL_cleanse (tail, sizeof (tail)); /* may hold plaintext */
-    GstFlowReturn ret = gst_pad_push (trans->srcpad, buf);
-    if (ret != GST_FLOW_OK)
-      GST_DEBUG_OBJECT (
-          self, "pushing the last block: %s", gst_flow_get_name (ret));
+  if (encrypt && st.prefix_pending
+      && (written > 0 || st.prefix == Prefix::kHeader)) {
+    push_bytes (
+        self, st.prefix_buf.data (), st.prefix_size (), GST_BUFFER_FLAG_HEADER);
+    st.prefix_pending = false;
   }
+  if (written > 0)
+    push_bytes (self, tail, written, (GstBufferFlags)0);
+  OPENSSL_cleanse (tail, sizeof (tail)); /* may hold plaintext */
   return TRUE;
 }
 
@@ -727,8 +917,9 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
-          "Cipher mode: ctr (streaming, default) or ecb (insecure, for the "
-          "original recipe's zero-padded format)",
+          "Cipher mode: ctr (streaming, default), ecb (insecure, for the "
+          "original recipe's zero-padded format) or cbc (gst-plugins-bad "
+          "compatible)",
           GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",
@@ -752,6 +943,23 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           "different data",
           NULL, rw_ready));
 
+  g_object_class_install_property (gobject_class, PROP_CIPHER,
+      g_param_spec_enum ("cipher", "Cipher",
+          "gst-plugins-bad compatibility: setting it selects mode=cbc with "
+          "this key size (the key must match)",
+          GST_TYPE_AES_STREAM_CIPHER, DEFAULT_CIPHER, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_SERIALIZE_IV,
+      g_param_spec_boolean ("serialize-iv", "Serialize IV",
+          "mode=cbc: aesenc writes the iv in front of the first output "
+          "buffer; aesdec reads the IV from the first 16 bytes of the stream",
+          DEFAULT_SERIALIZE_IV, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_PER_BUFFER_PADDING,
+      g_param_spec_boolean ("per-buffer-padding", "Per-buffer padding",
+          "mode=cbc: true pads every buffer with PKCS#7 (the CBC chain "
+          "continues; buffer boundaries must be kept); false pads once at "
+          "the end, like openssl enc. Ignored by other modes",
+          DEFAULT_PER_BUFFER_PADDING, rw_ready));
+
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);
   trans_class->prepare_output_buffer
@@ -761,5 +969,7 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api (
+      GST_TYPE_AES_STREAM_CIPHER, (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_BASE, (GstPluginAPIFlags)0);
 }

@@ -23,10 +23,23 @@ typedef enum
 {
   GST_AES_STREAM_MODE_CTR = 0,
   GST_AES_STREAM_MODE_ECB = 1,
+  GST_AES_STREAM_MODE_CBC = 2,
 } GstAesStreamMode;
 
 #define GST_TYPE_AES_STREAM_MODE (gst_aes_stream_mode_get_type ())
 GType gst_aes_stream_mode_get_type (void);
+
+/* gst-plugins-bad's `cipher` values (same numbers and nicks as its
+ * GstAesCipher, under a GType name of our own), plus AES-192. */
+typedef enum
+{
+  GST_AES_STREAM_CIPHER_AES_128_CBC = 0,
+  GST_AES_STREAM_CIPHER_AES_256_CBC = 1,
+  GST_AES_STREAM_CIPHER_AES_192_CBC = 2,
+} GstAesStreamCipher;
+
+#define GST_TYPE_AES_STREAM_CIPHER (gst_aes_stream_cipher_get_type ())
+GType gst_aes_stream_cipher_get_type (void);
 
 /* The caps aesenc puts on ciphertext; aesdec reads them. */
 #define GST_AES_STREAM_ENCRYPTED_CAPS_NAME "application/x-aes-encrypted"

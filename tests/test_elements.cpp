@@ -18,6 +18,7 @@
 extern "C" void gst_plugin_aesstream_register (void);
 
 using Bytes = std::vector<uint8_t>;
+using GstAesStreamModeValue = gint; // enum property read as its int value
 using Props = std::vector<std::pair<const char *, const char *>>;
 
 namespace {
@@ -60,7 +61,7 @@ reference (const char *mode, bool encrypt, const char *key_hex,
   Bytes iv = iv_hex ? hex (iv_hex) : Bytes ();
   EVP_CipherInit_ex (ctx, cipher, nullptr, key.data (),
       iv.empty () ? nullptr : iv.data (), encrypt ? 1 : 0);
-  EVP_CIPHER_CTX_set_padding (ctx, 0);
+  EVP_CIPHER_CTX_set_padding (ctx, std::string (mode) == "CBC");
   if (std::string (mode) == "ECB" && encrypt && data.size () % 16)
     data.resize (data.size () + 16 - data.size () % 16, 0);
   Bytes out (data.size () + 32);
@@ -259,6 +260,55 @@ TEST (Ecb, matches_zero_padded_openssl_for_any_chunking)
           padded);
     }
   }
+}
+
+TEST (Cbc, matches_openssl_pkcs7_for_any_chunking)
+{
+  // per-buffer-padding=false: one PKCS#7 padding at EOS, as openssl enc.
+  for (size_t len : {0, 1, 16, 1000, 4099}) {
+    Bytes data = random_bytes (len, static_cast<unsigned> (len) + 11);
+    Bytes expected = reference ("CBC", true, kKey256, kIv, data);
+    Props props = {{"mode", "cbc"}, {"key", kKey256}, {"iv", kIv},
+        {"per-buffer-padding", "false"}};
+    for (unsigned seed = 0; seed < 20; seed++) {
+      ASSERT_EQ (run_chunked ("aesenc", props, data, seed, 70), expected)
+          << "len " << len << " seed " << seed;
+      ASSERT_EQ (run_chunked ("aesdec", props, expected, seed, 70), data)
+          << "len " << len << " seed " << seed;
+    }
+  }
+}
+
+TEST (Cbc, per_buffer_padding_pads_every_buffer)
+{
+  Harness h (
+      "aesenc", {{"cipher", "aes-128-cbc"}, {"key", kKey128}, {"iv", kIv}});
+  for (size_t n : {1u, 16u, 33u}) {
+    ASSERT_EQ (h.push (random_bytes (n, 1)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (h.h);
+    EXPECT_EQ (gst_buffer_get_size (out), n + 16 - n % 16);
+    gst_buffer_unref (out);
+  }
+  // Setting cipher selected CBC; reading mode back says so.
+  GstAesStreamModeValue mode = 0;
+  g_object_get (h.h->element, "mode", &mode, nullptr);
+  EXPECT_EQ (mode, 2); // GST_AES_STREAM_MODE_CBC
+}
+
+TEST (Cbc, serialized_iv_is_written_once_and_read_across_buffers)
+{
+  Props enc = {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
+      {"serialize-iv", "true"}, {"per-buffer-padding", "false"}};
+  Bytes data = random_bytes (500, 8);
+  Bytes ct = run_chunked ("aesenc", enc, data, 3, 60);
+  Bytes expected = hex (kIv);
+  Bytes body = reference ("CBC", true, kKey128, kIv, data);
+  expected.insert (expected.end (), body.begin (), body.end ());
+  ASSERT_EQ (ct, expected);
+  Props dec = {{"mode", "cbc"}, {"key", kKey128}, {"serialize-iv", "true"},
+      {"per-buffer-padding", "false"}};
+  for (unsigned seed = 0; seed < 20; seed++)
+    ASSERT_EQ (run_chunked ("aesdec", dec, ct, seed, 20), data) << seed;
 }
 
 TEST (Ctr, header_stream_round_trips_for_any_chunking)
@@ -537,6 +587,14 @@ TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
       {{{"key", kKey128}, {"iv", "0011"}}, "iv must be 32 hex digits; got 4"},
       {{{"key", kKey128}, {"iv", x32.c_str ()}}, "not a hex digit"},
       {{{"key", kKey128}, {"iv", kIv}, {"mode", "ecb"}}, "does not use an iv"},
+      {{{"key", kKey128}, {"mode", "cbc"}}, "mode=cbc needs an iv"},
+      {{{"key", kKey128}, {"serialize-iv", "true"}},
+          "serialize-iv applies to mode=cbc only"},
+      {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-256-cbc"}},
+          "needs a 256-bit key"},
+      {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-128-cbc"},
+           {"mode", "ecb"}},
+          "selects CBC, but mode=ecb"},
   };
   for (const char *factory : {"aesenc", "aesdec"}) {
     for (const Case &c : cases) {

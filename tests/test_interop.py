@@ -2,6 +2,9 @@
 openssl enc CLI and pycryptodome."""
 import unittest
 
+from Cryptodome.Cipher import AES
+from Cryptodome.Util.Padding import pad
+
 from aestest import (IV, NIST_KEYS, TempDirTestCase, ctr_reference, gst_launch,
                      openssl_enc, random_data, recipe_ecb_encrypt)
 
@@ -53,6 +56,38 @@ class CtrInterop(TempDirTestCase):
         self.assertEqual(enc[:8], b"AESs\x01\x01\x18\x20")
         iv = enc[8:24].hex()
         self.assertEqual(ctr_reference(key, iv, enc[32:]), data)
+
+
+class CbcInterop(TempDirTestCase):
+    def test_cbc_matches_openssl_cli_all_key_sizes(self):
+        data = random_data(50_001, 6)
+        src = self.write("plain", data)
+        for bits, key in NIST_KEYS.items():
+            with self.subTest(bits=bits):
+                props = f"mode=cbc key={key} iv={IV} per-buffer-padding=false"
+                gst_launch(f"filesrc location={src} blocksize=1111 ! aesenc {props} ! "
+                           f"filesink location={self.path('enc')}")
+                expected = openssl_enc(f"aes-{bits}-cbc", key, IV, data)
+                self.assertEqual(self.read("enc"), expected)
+                self.write("ossl", expected)
+                gst_launch(f"filesrc location={self.path('ossl')} blocksize=100 ! "
+                           f"aesdec {props} ! filesink location={self.path('dec')}")
+                self.assertEqual(self.read("dec"), data)
+
+    def test_cbc_per_buffer_padding_matches_pycryptodome(self):
+        data = random_data(10_500, 7)
+        src = self.write("plain", data)
+        key = NIST_KEYS[192]
+        gst_launch(f"filesrc location={src} blocksize=1000 ! aesenc mode=cbc key={key} "
+                   f"iv={IV} ! filesink location={self.path('enc')}")
+        cipher = AES.new(bytes.fromhex(key), AES.MODE_CBC, iv=bytes.fromhex(IV))
+        expected = b"".join(cipher.encrypt(pad(data[i:i + 1000], 16))
+                            for i in range(0, len(data), 1000))
+        self.assertEqual(self.read("enc"), expected)
+        # Each 1000-byte buffer became 1008 bytes: read them back as such.
+        gst_launch(f"filesrc location={self.path('enc')} blocksize=1008 ! aesdec "
+                   f"mode=cbc key={key} iv={IV} ! filesink location={self.path('dec')}")
+        self.assertEqual(self.read("dec"), data)
 
 
 class EcbInterop(TempDirTestCase):
