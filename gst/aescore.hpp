@@ -132,6 +132,25 @@ public:
   // carried bytes are dropped.
   bool restart (const uint8_t *iv);
 
+  // Whether update() may write over its own input right now, without the
+  // output running ahead of what has been read: CTR always; ECB, and CBC
+  // encryption with end-of-stream padding, while no partial block is
+  // carried. (Decrypting CBC with padding holds a block back, and per-chunk
+  // padding makes the output longer than the input.) The output is then at
+  // most as long as the input.
+  bool can_update_in_place () const
+  {
+    switch (mode_) {
+      case Mode::kCtr:
+        return true;
+      case Mode::kEcb:
+        return carried_ == 0;
+      case Mode::kCbc:
+        return encrypt_ && !per_chunk_ && carried_ == 0;
+    }
+    return false;
+  }
+
   // Bytes carried over (not yet output) because they do not complete a block.
   size_t carried () const { return carried_; }
 

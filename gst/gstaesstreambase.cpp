@@ -650,6 +650,39 @@ consume_prefix (GstAesStreamBase *self, const guint8 *data, gsize size)
   return take;
 }
 
+/* A buffer of `size` bytes for output: from the pool downstream proposed
+ * when it has one with buffers large enough, else from the negotiated
+ * allocator. */
+static GstBuffer *
+allocate_output (GstBaseTransform *trans, gsize size)
+{
+  GstBuffer *buf = NULL;
+  GstBufferPool *pool = gst_base_transform_get_buffer_pool (trans);
+  if (pool != NULL) {
+    GstStructure *config = gst_buffer_pool_get_config (pool);
+    guint pool_size = 0;
+    gst_buffer_pool_config_get_params (config, NULL, &pool_size, NULL, NULL);
+    gst_structure_free (config);
+    /* The base class activates its pool in its own prepare_output_buffer,
+     * which we replace: activate it here, once. */
+    if (pool_size >= size
+        && (gst_buffer_pool_is_active (pool)
+            || gst_buffer_pool_set_active (pool, TRUE))
+        && gst_buffer_pool_acquire_buffer (pool, &buf, NULL) == GST_FLOW_OK)
+      gst_buffer_set_size (buf, size);
+    gst_object_unref (pool);
+    if (buf != NULL)
+      return buf;
+  }
+  GstAllocator *allocator = NULL;
+  GstAllocationParams params;
+  gst_base_transform_get_allocator (trans, &allocator, &params);
+  buf = gst_buffer_new_allocate (allocator, size, &params);
+  if (allocator)
+    gst_object_unref (allocator);
+  return buf;
+}
+
 static GstFlowReturn
 gst_aes_stream_base_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
@@ -658,21 +691,18 @@ gst_aes_stream_base_prepare_output_buffer (
   State &st = get_impl (self)->state;
   gsize size = gst_buffer_get_size (inbuf);
 
-  /* CTR is length-preserving: encrypt in place when we may write to the
-   * input (no copy, no allocation). */
-  if (st.mode == Mode::kCtr && gst_buffer_is_writable (inbuf)
+  /* Work in place when we may write to the input and the cipher's output
+   * never runs ahead of its input (always for CTR, which is
+   * length-preserving): no copy, no allocation. */
+  if (st.cipher->can_update_in_place () && gst_buffer_is_writable (inbuf)
       && gst_buffer_is_all_memory_writable (inbuf)) {
     *outbuf = inbuf;
     return GST_FLOW_OK;
   }
 
-  GstAllocator *allocator = NULL;
-  GstAllocationParams params;
-  gst_base_transform_get_allocator (trans, &allocator, &params);
-  *outbuf = gst_buffer_new_allocate (
-      allocator, st.cipher->max_update_output (size), &params);
-  if (allocator)
-    gst_object_unref (allocator);
+  /* Otherwise exactly one pass: the cipher reads the input and writes the
+   * new buffer. */
+  *outbuf = allocate_output (trans, st.cipher->max_update_output (size));
   if (*outbuf == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
         ("Could not allocate an output buffer"), (NULL));
@@ -738,7 +768,7 @@ gst_aes_stream_base_transform (
     }
 
     if (in_place) {
-      if (skip > 0)
+      if (skip > 0 || written != in.size)
         gst_buffer_resize (outbuf, skip, written);
     } else {
       gst_buffer_set_size (outbuf, written);

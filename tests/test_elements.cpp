@@ -399,6 +399,72 @@ TEST (Ctr, encrypts_writable_buffers_in_place)
   gst_buffer_unref (out);
 }
 
+TEST (Ecb, works_in_place_when_no_block_is_carried)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  Bytes data = random_bytes (4096 + 5, 3);
+  GstBuffer *in = new_buffer (data);
+  GstMemory *mem = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_peek_memory (out, 0), mem); // same memory
+  EXPECT_EQ (gst_buffer_get_size (out), 4096u);     // 5 bytes carried
+  gst_buffer_unref (out);
+  // With 5 bytes carried, the next output would run ahead of its input:
+  // it goes to a new buffer, and the bytes still match one-shot ECB.
+  Bytes more = random_bytes (100, 4);
+  ASSERT_EQ (h.push (more), GST_FLOW_OK);
+  h.eos ();
+  Bytes all = data;
+  all.insert (all.end (), more.begin (), more.end ());
+  Bytes expected = reference ("ECB", true, kKey128, nullptr, all);
+  EXPECT_EQ (h.pull_all (), Bytes (expected.begin () + 4096, expected.end ()));
+}
+
+namespace {
+
+// Answers the ALLOCATION query as a downstream element with a buffer pool.
+GstPadProbeReturn
+propose_pool (GstPad *pad, GstPadProbeInfo *info, gpointer pool)
+{
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
+  if (GST_QUERY_TYPE (q) != GST_QUERY_ALLOCATION)
+    return GST_PAD_PROBE_OK;
+  gst_query_add_allocation_pool (q, GST_BUFFER_POOL (pool), 8192, 0, 0);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+} // namespace
+
+TEST (Ctr, read_only_input_is_copied_once_into_the_downstream_pool)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  GstBufferPool *pool = gst_buffer_pool_new ();
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      propose_pool, pool, NULL);
+  gst_harness_set_src_caps_str (h, "application/octet-stream");
+  Bytes data = random_bytes (4000, 6);
+  GstBuffer *in = new_buffer (data);
+  gst_buffer_ref (in); // not writable: someone else holds it
+  ASSERT_EQ (gst_harness_push (h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  EXPECT_EQ (out->pool, pool);
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size),
+      reference ("CTR", true, kKey128, kIv, data));
+  gst_buffer_unmap (out, &map);
+  gst_buffer_map (in, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size), data); // untouched
+  gst_buffer_unmap (in, &map);
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_object_unref (pool);
+  gst_object_unref (e);
+}
+
 TEST (Ecb, pads_only_at_eos)
 {
   Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
