@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Throughput benchmark: raw OpenSSL EVP (the ceiling), an identity pipeline
+(the GStreamer floor), our aesenc/aesdec, and gst-plugins-bad's aesenc (in a
+process of its own), for every mode and buffer size, in one run.
+
+Prints a Markdown table and writes OUT/results.json, OUT/results.md and
+OUT/throughput.png (gnuplot). Every figure is the median of --repeats runs,
+each in its own process (for its peak RSS). Absolute numbers depend on the
+machine; compare the ratios, which come from the same run.
+
+Usage: bench/run.sh [--repeats N] [--quick] [--out DIR]
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+KEY = "000102030405060708090a0b0c0d0e0f"   # AES-128 everywhere
+IV = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+SIZES = [188, 1400, 16384, 65536, 1048576]
+MODES = ["ctr", "ecb", "cbc"]
+
+
+def total_bytes(size, quick):
+    """Enough data that each figure takes a measurable time (~0.1-0.5 s)."""
+    base = {188: 48, 1400: 192, 16384: 1024, 65536: 2048, 1048576: 2048}[size]
+    return (base // 16 if quick else base) * 1024 * 1024
+
+
+def element(mode, enc):
+    name = "aesenc" if enc else "aesdec"
+    if mode == "ctr":
+        return f"{name} mode=ctr key={KEY} iv={IV}"
+    if mode == "ecb":
+        return f"{name} mode=ecb key={KEY}"
+    if mode == "cbc":
+        # End-of-stream padding: what openssl enc (the raw ceiling) does.
+        return f"{name} mode=cbc key={KEY} iv={IV} per-buffer-padding=false"
+    if mode == "gcm":
+        return f"{name} mode=gcm key={KEY}"
+    raise ValueError(mode)
+
+
+def measure(exe, args, env):
+    """Runs one measurement; returns (seconds, peak RSS in KiB)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.dup2(w, 1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            os.execve(exe, [exe] + args, env)
+        finally:
+            os._exit(127)
+    os.close(w)
+    with os.fdopen(r) as f:
+        out = f.read()
+    _, status, rusage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"benchmark failed: {args}")
+    return float(out.strip()), rusage.ru_maxrss
+
+
+def median_of(exe, args, env, repeats):
+    runs = [measure(exe, args, env) for _ in range(repeats)]
+    return statistics.median(t for t, _ in runs), max(r for _, r in runs)
+
+
+def mbps(nbytes, seconds):
+    return nbytes / seconds / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--builddir", default="build")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="1/16 of the data, for a smoke run")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--out", default="bench-out")
+    args = ap.parse_args()
+
+    exe = os.path.join(args.builddir, "bench", "aesstream-bench")
+    sysdir = subprocess.run(["pkg-config", "--variable=pluginsdir", "gstreamer-1.0"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    os.makedirs(args.out, exist_ok=True)
+    ours_env = dict(os.environ,
+                    GST_PLUGIN_SYSTEM_PATH_1_0=f"{sysdir}:{os.path.abspath(args.builddir)}/gst",
+                    GST_REGISTRY_1_0=os.path.abspath(os.path.join(args.out, "ours.bin")))
+    theirs_env = dict(os.environ, GST_PLUGIN_SYSTEM_PATH_1_0=sysdir,
+                      GST_REGISTRY_1_0=os.path.abspath(os.path.join(args.out, "theirs.bin")))
+    have_theirs = os.path.exists(os.path.join(sysdir, "libgstaes.so"))
+    modes = args.modes.split(",")
+    rep = args.repeats
+
+    results = {"machine": {"cpu": cpu_name(), "cores": os.cpu_count(),
+                           "kernel": platform.release(),
+                           "openssl": subprocess.run(["openssl", "version"],
+                                                     capture_output=True, text=True).stdout.strip(),
+                           "gstreamer": subprocess.run(["gst-launch-1.0", "--version"],
+                                                       capture_output=True, text=True).stdout.split("\n")[0]},
+               "command": "bench/run.sh " + " ".join(sys.argv[1:]),
+               "repeats": rep, "rows": [], "memory": None,
+               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    for size in SIZES:
+        total = total_bytes(size, args.quick)
+        n = str(size), str(total)
+        t_id, rss_id = median_of(exe, ["pipe", "identity", *n], ours_env, rep)
+        theirs = None
+        if have_theirs:
+            t, rss = median_of(exe, ["pipe", f"aesenc cipher=aes-128-cbc key={KEY} iv={IV} "
+                                     "per-buffer-padding=false", *n], theirs_env, rep)
+            theirs = {"mbps": mbps(total, t), "rss_kib": rss}
+        for mode in modes:
+            row = {"mode": mode, "size": size, "bytes": total,
+                   "identity_mbps": mbps(total, t_id), "identity_rss_kib": rss_id,
+                   "theirs_cbc_enc": theirs}
+            for direction in ("enc", "dec"):
+                t_raw, _ = median_of(exe, ["raw", mode, direction, "128", *n], ours_env, rep)
+                t, rss = median_of(exe, ["pipe", element(mode, direction == "enc"), *n],
+                                   ours_env, rep)
+                row[direction] = {
+                    "raw_mbps": mbps(total, t_raw), "mbps": mbps(total, t),
+                    "ratio_raw": t_raw / t,
+                    # The element's own cost: the pipeline minus the
+                    # identity pipeline's, against raw EVP.
+                    "element_ratio_raw": t_raw / max(t - t_id, 1e-9),
+                    "time_vs_identity": t / t_id, "rss_kib": rss}
+            results["rows"].append(row)
+            print(format_row(row), flush=True)
+
+    # Memory stays flat: 100 MB vs 10 GB through aesenc (CTR, 64 KiB).
+    mem = {}
+    for label, total in (("100MB", 100 * 10**6), ("10GB", 10 * 10**9)):
+        if args.quick and label == "10GB":
+            total = 10**9
+            label = "1GB"
+        t, rss = measure(exe, ["pipe", element("ctr", True), "65536", str(total)], ours_env)
+        mem[label] = {"seconds": t, "rss_kib": rss}
+    results["memory"] = mem
+
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    md = markdown(results)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md)
+    print()
+    print(md)
+    plot(results, args.out)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def format_row(r):
+    return (f"{r['mode']:4} {r['size']:>8} B: enc {r['enc']['mbps']:8.0f} MB/s "
+            f"({100 * r['enc']['ratio_raw']:3.0f}% of raw, element "
+            f"{100 * r['enc']['element_ratio_raw']:3.0f}%, "
+            f"{r['enc']['time_vs_identity']:.2f}x identity)  dec {r['dec']['mbps']:8.0f} MB/s "
+            f"({100 * r['dec']['ratio_raw']:3.0f}% of raw)")
+
+
+def markdown(res):
+    m = res["machine"]
+    lines = [f"Run {res['date']} on {m['cpu']} ({m['cores']} cores), "
+             f"{m['openssl']}, {m['gstreamer']}; median of {res['repeats']} runs; "
+             f"command: `{res['command']}`.", "",
+             "Throughput in MB/s (10^6 bytes/s). *raw*: OpenSSL EVP alone, one context, "
+             "in place (the ceiling). *% raw*: pipeline throughput / raw. *element % raw*: "
+             "raw time / (pipeline time - identity pipeline time), i.e. what our element "
+             "itself costs compared with AES alone. *x identity*: pipeline time / "
+             "`fakesrc ! identity ! fakesink` time (the GStreamer floor). *bad CBC*: "
+             "gst-plugins-bad's aesenc (AES-128-CBC), same shape, own process.", "",
+             "| mode | buffer | raw enc | aesenc | % raw | element % raw | x identity | raw dec "
+             "| aesdec | % raw | element % raw | identity | bad CBC enc | peak RSS |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: | ---: | ---: |"]
+    for r in res["rows"]:
+        e, d = r["enc"], r["dec"]
+        theirs = f"{r['theirs_cbc_enc']['mbps']:.0f}" if r["theirs_cbc_enc"] else "-"
+        lines.append(
+            f"| {r['mode']} | {r['size']} | {e['raw_mbps']:.0f} | {e['mbps']:.0f} "
+            f"| {100 * e['ratio_raw']:.0f}% | {100 * e['element_ratio_raw']:.0f}% "
+            f"| {e['time_vs_identity']:.2f} | {d['raw_mbps']:.0f} | {d['mbps']:.0f} "
+            f"| {100 * d['ratio_raw']:.0f}% | {100 * d['element_ratio_raw']:.0f}% "
+            f"| {r['identity_mbps']:.0f} | {theirs} "
+            f"| {max(e['rss_kib'], d['rss_kib']) / 1024:.1f} MiB |")
+    mem = res["memory"]
+    lines += ["", "Peak RSS of `aesenc mode=ctr` at 64 KiB buffers: " + ", ".join(
+        f"{k}: {v['rss_kib'] / 1024:.1f} MiB" for k, v in mem.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(res, out):
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found: no plot (apt-get install gnuplot-nox)")
+        return
+    modes = sorted({r["mode"] for r in res["rows"]}, key=MODES.index
+                   if all(m in MODES for m in {r["mode"] for r in res["rows"]}) else str)
+    data = os.path.join(out, "throughput.dat")
+    with open(data, "w") as f:
+        for mode in modes:
+            f.write(f"# {mode}\n")
+            for r in res["rows"]:
+                if r["mode"] == mode:
+                    t = r["theirs_cbc_enc"]["mbps"] if r["theirs_cbc_enc"] else float("nan")
+                    f.write(f"{r['size']} {r['enc']['mbps']:.1f} {r['enc']['raw_mbps']:.1f} "
+                            f"{r['dec']['mbps']:.1f} {r['identity_mbps']:.1f} {t:.1f}\n")
+            f.write("\n\n")
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    plots = []
+    for i, mode in enumerate(modes):
+        c = colors[i % len(colors)]
+        plots.append(f"'{data}' index {i} using 1:2 with linespoints lw 2 lc rgb '{c}' "
+                     f"title 'aesenc {mode}'")
+        plots.append(f"'{data}' index {i} using 1:3 with lines dt 2 lw 2 lc rgb '{c}' "
+                     f"title 'raw EVP {mode}'")
+    plots.append(f"'{data}' index 0 using 1:6 with linespoints lw 2 lc rgb '#7f7f7f' "
+                 "pt 6 title 'gst-plugins-bad aesenc (CBC)'")
+    script = f"""
+set terminal pngcairo size 1000,650 font ',11'
+set output '{os.path.join(out, 'throughput.png')}'
+set title 'AES throughput against buffer size (AES-128, {res['machine']['cpu']})'
+set xlabel 'buffer size (bytes)'
+set ylabel 'throughput (MB/s)'
+set logscale x 2
+set logscale y 10
+set grid
+set key outside right
+set xtics ({", ".join(f'"{s}" {s}' for s in SIZES)})
+plot {", ".join(plots)}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(f"plot: {os.path.join(out, 'throughput.png')}")
+
+
+if __name__ == "__main__":
+    main()
