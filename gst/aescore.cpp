@@ -22,6 +22,8 @@ mode_name (Mode mode)
       return "ecb";
     case Mode::kCbc:
       return "cbc";
+    case Mode::kGcm:
+      return "gcm";
   }
   return "unknown";
 }
@@ -247,6 +249,8 @@ evp_cipher (Mode mode, size_t key_length)
       return key_length == 16   ? EVP_aes_128_cbc ()
              : key_length == 24 ? EVP_aes_192_cbc ()
                                 : EVP_aes_256_cbc ();
+    case Mode::kGcm:
+      return nullptr; // see Gcm
   }
   return nullptr;
 }
@@ -266,6 +270,10 @@ Cipher::create (Mode mode, bool encrypt, const SecureBytes &key,
   if (key.size () != 16 && key.size () != 24 && key.size () != 32) {
     *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got "
              + std::to_string (key.size ());
+    return nullptr;
+  }
+  if (mode == Mode::kGcm) {
+    *error = "mode=gcm works on records (GcmRecord), not as a stream cipher";
     return nullptr;
   }
   if (mode != Mode::kEcb && iv == nullptr) {
@@ -422,6 +430,8 @@ Cipher::finish (uint8_t *out, size_t *written, std::string *error)
       carried_ = 0;
       return true;
     }
+    case Mode::kGcm:
+      break;
   }
   return false;
 }
@@ -513,6 +523,216 @@ StreamHeader::parse (
   std::memcpy (out->iv.data (), data + 8, kBlockSize);
   std::memcpy (out->key_check.data (), data + 24, kKeyCheckSize);
   return true;
+}
+
+} // namespace aesstream
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+
+namespace aesstream {
+
+bool
+hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+    size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
+    size_t out_len)
+{
+  EVP_KDF *kdf = EVP_KDF_fetch (nullptr, "HKDF", nullptr);
+  if (kdf == nullptr)
+    return false;
+  EVP_KDF_CTX *ctx = EVP_KDF_CTX_new (kdf);
+  EVP_KDF_free (kdf);
+  if (ctx == nullptr)
+    return false;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string (
+          OSSL_KDF_PARAM_KEY, const_cast<uint8_t *> (ikm), ikm_len),
+      OSSL_PARAM_construct_octet_string (
+          OSSL_KDF_PARAM_SALT, const_cast<uint8_t *> (salt), salt_len),
+      OSSL_PARAM_construct_octet_string (
+          OSSL_KDF_PARAM_INFO, const_cast<uint8_t *> (info), info_len),
+      OSSL_PARAM_construct_end (),
+  };
+  bool ok = EVP_KDF_derive (ctx, out, out_len, params) == 1;
+  EVP_KDF_CTX_free (ctx);
+  return ok;
+}
+
+std::unique_ptr<Gcm>
+Gcm::create (const SecureBytes &key, bool encrypt, std::string *error)
+{
+  const EVP_CIPHER *cipher = key.size () == 16 ? EVP_aes_128_gcm ()
+      : key.size () == 24                      ? EVP_aes_192_gcm ()
+      : key.size () == 32                      ? EVP_aes_256_gcm ()
+                                               : nullptr;
+  if (cipher == nullptr) {
+    *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got "
+        + std::to_string (key.size ());
+    return nullptr;
+  }
+  std::unique_ptr<Gcm> g (new Gcm ());
+  g->encrypt_ = encrypt;
+  g->ctx_.reset (EVP_CIPHER_CTX_new ());
+  auto *ctx = static_cast<EVP_CIPHER_CTX *> (g->ctx_.get ());
+  // The key schedule is computed once; every record only sets its nonce.
+  if (ctx == nullptr
+      || EVP_CipherInit_ex (ctx, cipher, nullptr, key.data (), nullptr,
+             encrypt ? 1 : 0)
+          != 1) {
+    *error = "OpenSSL could not initialise AES-GCM";
+    return nullptr;
+  }
+  return g;
+}
+
+Gcm::~Gcm () = default;
+
+bool
+Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+    const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+{
+  auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
+  int outl = 0;
+  if (!encrypt_ || n > static_cast<size_t> (INT32_MAX)
+      || EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 1) != 1
+      || (aad_len > 0
+          && EVP_CipherUpdate (
+                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
+              != 1)
+      || (n > 0
+          && EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
+              != 1)
+      || EVP_CipherFinal_ex (ctx, out + n, &outl) != 1
+      || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1)
+    return false;
+  return true;
+}
+
+bool
+Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+    const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag)
+{
+  auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
+  int outl = 0;
+  uint8_t tag_copy[kTagSize];
+  std::memcpy (tag_copy, tag, kTagSize);
+  return !encrypt_ && n <= static_cast<size_t> (INT32_MAX)
+      && EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) == 1
+      && (aad_len == 0
+          || EVP_CipherUpdate (
+                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
+              == 1)
+      && (n == 0
+          || EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
+              == 1)
+      && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
+          == 1
+      && EVP_CipherFinal_ex (ctx, out + n, &outl) == 1;
+}
+
+void
+GcmRecord::serialize (uint8_t *out) const
+{
+  out[0] = kMagic0;
+  out[1] = kMagic1;
+  out[2] = kVersion;
+  out[3] = flags;
+  for (int i = 0; i < 4; i++)
+    out[4 + i] = static_cast<uint8_t> (length >> (24 - 8 * i));
+  for (int i = 0; i < 6; i++)
+    out[8 + i] = static_cast<uint8_t> (seq >> (40 - 8 * i));
+  std::memcpy (out + 14, salt.data (), kSaltSize);
+}
+
+bool
+GcmRecord::parse (const uint8_t *in, GcmRecord *out, std::string *error)
+{
+  if (in[0] != kMagic0 || in[1] != kMagic1) {
+    *error = "not an aesstream GCM record (bad magic): the input is not "
+             "mode=gcm ciphertext, or it is corrupted";
+    return false;
+  }
+  if (in[2] != kVersion) {
+    *error = "aesstream GCM record version " + std::to_string (in[2])
+        + " is not supported (this aesdec reads version 1)";
+    return false;
+  }
+  if ((in[3] & ~kFlagFinal) != 0) {
+    *error = "aesstream GCM record has unknown flags";
+    return false;
+  }
+  uint32_t length = 0;
+  for (int i = 0; i < 4; i++)
+    length = length << 8 | in[4 + i];
+  if (length > kMaxLength) {
+    *error = "aesstream GCM record claims " + std::to_string (length)
+        + " bytes, more than the " + std::to_string (kMaxLength) + " allowed";
+    return false;
+  }
+  uint64_t seq = 0;
+  for (int i = 0; i < 6; i++)
+    seq = seq << 8 | in[8 + i];
+  out->flags = in[3];
+  out->length = length;
+  out->seq = seq;
+  std::memcpy (out->salt.data (), in + 14, kSaltSize);
+  return true;
+}
+
+std::array<uint8_t, Gcm::kNonceSize>
+GcmRecord::nonce (uint64_t seq)
+{
+  std::array<uint8_t, Gcm::kNonceSize> n{};
+  for (int i = 0; i < 6; i++)
+    n[6 + i] = static_cast<uint8_t> (seq >> (40 - 8 * i));
+  return n;
+}
+
+SecureBytes
+GcmRecord::derive_key (
+    const SecureBytes &key, const std::array<uint8_t, kSaltSize> &salt)
+{
+  static const char kInfo[] = "aesstream gcm v1";
+  SecureBytes out (key.size ());
+  if (!hkdf_sha256 (key.data (), key.size (), salt.data (), salt.size (),
+          reinterpret_cast<const uint8_t *> (kInfo), sizeof (kInfo) - 1,
+          out.data (), out.size ()))
+    out.clear ();
+  return out;
+}
+
+ReplayWindow::Verdict
+ReplayWindow::check (uint64_t seq) const
+{
+  if (!started_ || seq > highest_)
+    return Verdict::kNew;
+  uint64_t age = highest_ - seq;
+  if (age >= kSize)
+    return Verdict::kTooOld;
+  return (bitmap_ >> age) & 1 ? Verdict::kDuplicate : Verdict::kNew;
+}
+
+int64_t
+ReplayWindow::accept (uint64_t seq)
+{
+  if (!started_) {
+    // A receiver that joins late has lost nothing it could know about.
+    started_ = true;
+    highest_ = seq;
+    bitmap_ = 1;
+    return 0;
+  }
+  if (seq > highest_) {
+    uint64_t gap = seq - highest_;
+    bitmap_ = gap >= kSize ? 0 : bitmap_ << gap;
+    bitmap_ |= 1;
+    highest_ = seq;
+    return static_cast<int64_t> (gap - 1);
+  }
+  bitmap_ |= uint64_t{1} << (highest_ - seq);
+  return -1; // it had been counted lost when the window moved past it
 }
 
 } // namespace aesstream

@@ -22,6 +22,7 @@ enum class Mode : uint8_t
   kCtr = 1,
   kEcb = 2,
   kCbc = 3,
+  kGcm = 4, // records, see GcmRecord; not a Cipher mode
 };
 
 const char *mode_name (Mode mode);
@@ -147,6 +148,8 @@ public:
         return carried_ == 0;
       case Mode::kCbc:
         return encrypt_ && !per_chunk_ && carried_ == 0;
+      case Mode::kGcm:
+        return false;
     }
     return false;
   }
@@ -197,6 +200,91 @@ struct StreamHeader
   // can act on.
   static bool parse (
       const uint8_t *data, size_t n, StreamHeader *out, std::string *error);
+};
+
+} // namespace aesstream
+
+namespace aesstream {
+
+// HKDF-SHA256 (RFC 5869) through OpenSSL's EVP_KDF.
+bool hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+    size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
+    size_t out_len);
+
+// AES-GCM with one key: seal/open with an explicit 96-bit nonce and
+// associated data, 16-byte tags. One EVP context, re-keyed never; each call
+// only sets the nonce.
+class Gcm {
+public:
+  static constexpr size_t kNonceSize = 12;
+  static constexpr size_t kTagSize = 16;
+
+  static std::unique_ptr<Gcm> create (
+      const SecureBytes &key, bool encrypt, std::string *error);
+  ~Gcm ();
+
+  // Encrypts `n` bytes (out may equal in) and writes the tag.
+  bool seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+      const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag);
+  // Decrypts and verifies; false if the tag does not match (then `out`
+  // holds unauthenticated bytes that must not be used).
+  bool open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+      const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag);
+
+private:
+  Gcm () = default;
+  std::unique_ptr<void, EvpCtxDeleter> ctx_;
+  bool encrypt_ = true;
+};
+
+// The aesstream GCM record (docs/format.md): a 24-byte header, authenticated
+// as associated data, then the ciphertext and a 16-byte tag.
+struct GcmRecord {
+  static constexpr size_t kHeaderSize = 24;
+  static constexpr size_t kTagSize = 16;
+  static constexpr size_t kOverhead = kHeaderSize + kTagSize;
+  static constexpr size_t kSaltSize = 10;
+  static constexpr uint8_t kMagic0 = 'A';
+  static constexpr uint8_t kMagic1 = 'g';
+  static constexpr uint8_t kVersion = 1;
+  static constexpr uint8_t kFlagFinal = 0x01; // last record of the stream
+  static constexpr uint64_t kMaxSeq = (uint64_t{1} << 48) - 1;
+  static constexpr uint32_t kMaxLength = 64u << 20;
+
+  uint8_t flags = 0;
+  uint32_t length = 0;
+  uint64_t seq = 0;
+  std::array<uint8_t, kSaltSize> salt{};
+
+  void serialize (uint8_t *out) const;
+  // Checks magic, version, flags and length; `error` says which is wrong.
+  static bool parse (const uint8_t *in, GcmRecord *out, std::string *error);
+  // The 96-bit nonce of record `seq`: 6 zero bytes, then seq big-endian.
+  static std::array<uint8_t, Gcm::kNonceSize> nonce (uint64_t seq);
+  // The per-stream subkey: HKDF-SHA256(key, salt, "aesstream gcm v1"),
+  // as long as the key.
+  static SecureBytes derive_key (const SecureBytes &key,
+      const std::array<uint8_t, kSaltSize> &salt);
+};
+
+// A sliding replay window over 64 sequence numbers, as SRTP keeps one
+// (RFC 3711, 3.3.2). check() before authenticating; accept() only after.
+class ReplayWindow {
+public:
+  static constexpr uint64_t kSize = 64;
+  enum class Verdict { kNew, kDuplicate, kTooOld };
+
+  Verdict check (uint64_t seq) const;
+  // Marks `seq` received; returns the change in the number of records
+  // counted as lost (a gap adds, a late arrival inside the window subtracts).
+  int64_t accept (uint64_t seq);
+  bool started () const { return started_; }
+  uint64_t highest () const { return highest_; }
+
+private:
+  bool started_ = false;
+  uint64_t highest_ = 0;
+  uint64_t bitmap_ = 0; // bit i: record highest_ - i was received
 };
 
 } // namespace aesstream
