@@ -563,13 +563,13 @@ hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
 std::unique_ptr<Gcm>
 Gcm::create (const SecureBytes &key, bool encrypt, std::string *error)
 {
-  const EVP_CIPHER *cipher = key.size () == 16 ? EVP_aes_128_gcm ()
-      : key.size () == 24                      ? EVP_aes_192_gcm ()
-      : key.size () == 32                      ? EVP_aes_256_gcm ()
-                                               : nullptr;
+  const EVP_CIPHER *cipher = key.size () == 16   ? EVP_aes_128_gcm ()
+                             : key.size () == 24 ? EVP_aes_192_gcm ()
+                             : key.size () == 32 ? EVP_aes_256_gcm ()
+                                                 : nullptr;
   if (cipher == nullptr) {
     *error = "key must be 16, 24 or 32 bytes (AES-128/192/256); got "
-        + std::to_string (key.size ());
+             + std::to_string (key.size ());
     return nullptr;
   }
   std::unique_ptr<Gcm> g (new Gcm ());
@@ -578,9 +578,9 @@ Gcm::create (const SecureBytes &key, bool encrypt, std::string *error)
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (g->ctx_.get ());
   // The key schedule is computed once; every record only sets its nonce.
   if (ctx == nullptr
-      || EVP_CipherInit_ex (ctx, cipher, nullptr, key.data (), nullptr,
-             encrypt ? 1 : 0)
-          != 1) {
+      || EVP_CipherInit_ex (
+             ctx, cipher, nullptr, key.data (), nullptr, encrypt ? 1 : 0)
+             != 1) {
     *error = "OpenSSL could not initialise AES-GCM";
     return nullptr;
   }
@@ -600,10 +600,9 @@ Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
       || (aad_len > 0
           && EVP_CipherUpdate (
                  ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
-              != 1)
+                 != 1)
       || (n > 0
-          && EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
-              != 1)
+          && EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n)) != 1)
       || EVP_CipherFinal_ex (ctx, out + n, &outl) != 1
       || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1)
     return false;
@@ -619,17 +618,17 @@ Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
   uint8_t tag_copy[kTagSize];
   std::memcpy (tag_copy, tag, kTagSize);
   return !encrypt_ && n <= static_cast<size_t> (INT32_MAX)
-      && EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) == 1
-      && (aad_len == 0
-          || EVP_CipherUpdate (
-                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
-              == 1)
-      && (n == 0
-          || EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
-              == 1)
-      && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
-          == 1
-      && EVP_CipherFinal_ex (ctx, out + n, &outl) == 1;
+         && EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) == 1
+         && (aad_len == 0
+             || EVP_CipherUpdate (
+                    ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
+                    == 1)
+         && (n == 0
+             || EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
+                    == 1)
+         && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
+                == 1
+         && EVP_CipherFinal_ex (ctx, out + n, &outl) == 1;
 }
 
 void
@@ -656,7 +655,7 @@ GcmRecord::parse (const uint8_t *in, GcmRecord *out, std::string *error)
   }
   if (in[2] != kVersion) {
     *error = "aesstream GCM record version " + std::to_string (in[2])
-        + " is not supported (this aesdec reads version 1)";
+             + " is not supported (this aesdec reads version 1)";
     return false;
   }
   if ((in[3] & ~kFlagFinal) != 0) {
@@ -668,7 +667,8 @@ GcmRecord::parse (const uint8_t *in, GcmRecord *out, std::string *error)
     length = length << 8 | in[4 + i];
   if (length > kMaxLength) {
     *error = "aesstream GCM record claims " + std::to_string (length)
-        + " bytes, more than the " + std::to_string (kMaxLength) + " allowed";
+             + " bytes, more than the " + std::to_string (kMaxLength)
+             + " allowed";
     return false;
   }
   uint64_t seq = 0;

@@ -239,7 +239,8 @@ private:
 
 // The aesstream GCM record (docs/format.md): a 24-byte header, authenticated
 // as associated data, then the ciphertext and a 16-byte tag.
-struct GcmRecord {
+struct GcmRecord
+{
   static constexpr size_t kHeaderSize = 24;
   static constexpr size_t kTagSize = 16;
   static constexpr size_t kOverhead = kHeaderSize + kTagSize;
@@ -263,8 +264,8 @@ struct GcmRecord {
   static std::array<uint8_t, Gcm::kNonceSize> nonce (uint64_t seq);
   // The per-stream subkey: HKDF-SHA256(key, salt, "aesstream gcm v1"),
   // as long as the key.
-  static SecureBytes derive_key (const SecureBytes &key,
-      const std::array<uint8_t, kSaltSize> &salt);
+  static SecureBytes derive_key (
+      const SecureBytes &key, const std::array<uint8_t, kSaltSize> &salt);
 };
 
 // A sliding replay window over 64 sequence numbers, as SRTP keeps one
@@ -272,7 +273,12 @@ struct GcmRecord {
 class ReplayWindow {
 public:
   static constexpr uint64_t kSize = 64;
-  enum class Verdict { kNew, kDuplicate, kTooOld };
+  enum class Verdict
+  {
+    kNew,
+    kDuplicate,
+    kTooOld
+  };
 
   Verdict check (uint64_t seq) const;
   // Marks `seq` received; returns the change in the number of records

@@ -15,11 +15,16 @@
 
 #include "gstaesstreambase.h"
 
+#include <gst/base/gstadapter.h>
+
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <openssl/crypto.h>
 
@@ -29,8 +34,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_base_debug);
 #define GST_CAT_DEFAULT gst_aes_stream_base_debug
 
 using aesstream::Cipher;
+using aesstream::Gcm;
+using aesstream::GcmRecord;
 using aesstream::kBlockSize;
 using aesstream::Mode;
+using aesstream::ReplayWindow;
 using aesstream::SecureBytes;
 using aesstream::StreamHeader;
 
@@ -44,12 +52,20 @@ enum
   PROP_CIPHER,
   PROP_SERIALIZE_IV,
   PROP_PER_BUFFER_PADDING,
+  PROP_INVALID_RECORDS,
+  PROP_RECORDS_ACCEPTED,
+  PROP_RECORDS_LOST,
+  PROP_RECORDS_REPLAYED,
+  PROP_RECORDS_REJECTED,
 };
 
 #define DEFAULT_MODE GST_AES_STREAM_MODE_CTR
 #define DEFAULT_CIPHER GST_AES_STREAM_CIPHER_AES_128_CBC
 #define DEFAULT_SERIALIZE_IV FALSE
 #define DEFAULT_PER_BUFFER_PADDING TRUE
+#define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
+/* Streams (salts) whose replay windows aesdec remembers. */
+#define GCM_SESSIONS 4
 
 namespace {
 
@@ -63,6 +79,7 @@ struct Settings
   bool cipher_set = false;
   bool serialize_iv = DEFAULT_SERIALIZE_IV;
   bool per_buffer_padding = DEFAULT_PER_BUFFER_PADDING;
+  GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
   /* The parsed key, empty when unset. Kept (wiped on replace and finalize)
    * so that the element can be restarted without setting it again. */
   SecureBytes key;
@@ -79,6 +96,20 @@ enum class Prefix
   kNone,
   kHeader, /* the aesstream header (CTR without a configured iv) */
   kIv,     /* the bare 16-byte IV (CBC with serialize-iv) */
+};
+
+struct AdapterDeleter
+{
+  void operator() (GstAdapter *a) const { g_object_unref (a); }
+};
+
+/* aesdec mode=gcm: one sender's stream, known by its salt. */
+struct GcmSession
+{
+  std::array<uint8_t, GcmRecord::kSaltSize> salt{};
+  std::unique_ptr<Gcm> gcm;
+  ReplayWindow window;
+  bool final_seen = false;
 };
 
 /* Everything that exists only while the element is started. */
@@ -105,6 +136,32 @@ struct State
   SecureBytes key;
   /* An error was posted: refuse everything until the next start. */
   bool failed = false;
+
+  /* mode=gcm, aesenc: the stream's salt, subkey context, next sequence
+   * number. */
+  std::unique_ptr<Gcm> gcm;
+  std::array<uint8_t, GcmRecord::kSaltSize> salt{};
+  uint64_t seq = 0;
+  /* mode=gcm, aesdec: bytes not yet framed into records, the streams seen
+   * (most recent first), the resolved policy for bad records. */
+  std::unique_ptr<GstAdapter, AdapterDeleter> adapter;
+  std::vector<GcmSession> sessions;
+  GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
+  gint64 last_warning = 0;
+};
+
+/* aesdec mode=gcm counters, readable while streaming. */
+struct Counters
+{
+  std::atomic<guint64> accepted{0}, replayed{0}, rejected{0};
+  std::atomic<gint64> lost{0};
+  void reset ()
+  {
+    accepted = 0;
+    replayed = 0;
+    rejected = 0;
+    lost = 0;
+  }
 };
 
 struct Impl
@@ -113,6 +170,7 @@ struct Impl
   State state;
   /* TRUE between start and stop; property changes are refused then. */
   bool started = false;
+  Counters counters;
 };
 
 Mode
@@ -123,6 +181,8 @@ core_mode (GstAesStreamMode mode)
       return Mode::kEcb;
     case GST_AES_STREAM_MODE_CBC:
       return Mode::kCbc;
+    case GST_AES_STREAM_MODE_GCM:
+      return Mode::kGcm;
     case GST_AES_STREAM_MODE_CTR:
     default:
       return Mode::kCtr;
@@ -190,6 +250,10 @@ gst_aes_stream_mode_get_type (void)
           "CBC with PKCS#7 padding, compatible with gst-plugins-bad's "
           "aesenc/aesdec (see cipher, serialize-iv, per-buffer-padding)",
           "cbc"},
+      {GST_AES_STREAM_MODE_GCM,
+          "GCM records: authenticated, one self-contained record per buffer, "
+          "for live transport (loss, reordering, tampering)",
+          "gcm"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter (&type)) {
@@ -214,6 +278,27 @@ gst_aes_stream_cipher_get_type (void)
   };
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstAesStreamCipher", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_aes_stream_invalid_records_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_AES_STREAM_INVALID_RECORDS_AUTO,
+          "error for non-live input (files), drop for live input", "auto"},
+      {GST_AES_STREAM_INVALID_RECORDS_ERROR,
+          "post an error and stop at the first record that is not accepted",
+          "error"},
+      {GST_AES_STREAM_INVALID_RECORDS_DROP,
+          "drop such records, count them and post a warning", "drop"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAesStreamInvalidRecords", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -266,6 +351,10 @@ gst_aes_stream_base_set_property (
       break;
     case PROP_PER_BUFFER_PADDING:
       s.per_buffer_padding = g_value_get_boolean (value);
+      break;
+    case PROP_INVALID_RECORDS:
+      s.invalid_records
+          = static_cast<GstAesStreamInvalidRecords> (g_value_get_enum (value));
       break;
     case PROP_KEY: {
       const gchar *text = g_value_get_string (value);
@@ -324,6 +413,22 @@ gst_aes_stream_base_get_property (
     case PROP_PER_BUFFER_PADDING:
       g_value_set_boolean (value, s.per_buffer_padding);
       break;
+    case PROP_INVALID_RECORDS:
+      g_value_set_enum (value, s.invalid_records);
+      break;
+    case PROP_RECORDS_ACCEPTED:
+      g_value_set_uint64 (value, get_impl (self)->counters.accepted);
+      break;
+    case PROP_RECORDS_LOST:
+      g_value_set_uint64 (
+          value, (guint64)MAX (get_impl (self)->counters.lost.load (), 0));
+      break;
+    case PROP_RECORDS_REPLAYED:
+      g_value_set_uint64 (value, get_impl (self)->counters.replayed);
+      break;
+    case PROP_RECORDS_REJECTED:
+      g_value_set_uint64 (value, get_impl (self)->counters.rejected);
+      break;
     case PROP_KEY_FILE:
       g_value_set_string (
           value, s.key_file.empty () ? NULL : s.key_file.c_str ());
@@ -375,6 +480,11 @@ check_mode_settings (GstAesStreamBase *self, const Settings &s,
         aesstream::mode_name (core_mode (s.mode)));
     return false;
   }
+  if (mode == Mode::kGcm && s.iv) {
+    SETTINGS_ERROR (self, "mode=gcm makes its own nonces (a random salt per "
+                          "stream and a record counter); unset iv.");
+    return false;
+  }
   if (mode == Mode::kEcb && s.iv) {
     SETTINGS_ERROR (self, "mode=ecb does not use an iv; unset iv, or use "
                           "mode=ctr.");
@@ -415,6 +525,29 @@ check_mode_settings (GstAesStreamBase *self, const Settings &s,
   return true;
 }
 
+/* aesenc mode=gcm: a new stream: fresh random salt, its subkey, sequence
+ * numbers from 0. A (subkey, nonce) pair can then only repeat if two
+ * streams draw the same 80-bit salt (docs/format.md). */
+static bool
+start_gcm_stream (GstAesStreamBase *self, State &st)
+{
+  std::string error;
+  if (!aesstream::random_bytes (st.salt.data (), st.salt.size ())) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("OpenSSL's random generator failed; refusing to encrypt."), (NULL));
+    return false;
+  }
+  SecureBytes subkey = GcmRecord::derive_key (st.key, st.salt);
+  st.gcm = subkey.empty () ? nullptr : Gcm::create (subkey, true, &error);
+  if (!st.gcm) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not set up AES-GCM: %s", error.c_str ()), (NULL));
+    return false;
+  }
+  st.seq = 0;
+  return true;
+}
+
 static gboolean
 gst_aes_stream_base_start (GstBaseTransform *trans)
 {
@@ -433,6 +566,7 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
     s.cipher_set = cur.cipher_set;
     s.serialize_iv = cur.serialize_iv;
     s.per_buffer_padding = cur.per_buffer_padding;
+    s.invalid_records = cur.invalid_records;
     s.key = cur.key.clone ();
     s.key_error = cur.key_error;
     s.key_file = cur.key_file;
@@ -501,13 +635,27 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
   }
   st.prefix_pending = st.prefix != Prefix::kNone;
 
-  std::string error;
-  st.cipher = Cipher::create (st.mode, encrypt, key,
-      st.mode == Mode::kEcb ? nullptr : st.iv.data (), &error,
-      s.per_buffer_padding);
-  if (!st.cipher) {
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error.c_str ()), (NULL));
-    return FALSE;
+  if (st.mode == Mode::kGcm) {
+    /* Records need the key for every new stream's subkey (aesenc after a
+     * flush, aesdec for each sender's salt). Wiped at stop. */
+    st.key = key.clone ();
+    if (encrypt) {
+      if (!start_gcm_stream (self, st))
+        return FALSE;
+    } else {
+      st.adapter.reset (gst_adapter_new ());
+      st.invalid_records = s.invalid_records;
+      impl->counters.reset ();
+    }
+  } else {
+    std::string error;
+    st.cipher = Cipher::create (st.mode, encrypt, key,
+        st.mode == Mode::kEcb ? nullptr : st.iv.data (), &error,
+        s.per_buffer_padding);
+    if (!st.cipher) {
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error.c_str ()), (NULL));
+      return FALSE;
+    }
   }
 
   if (st.mode == Mode::kEcb) {
@@ -554,10 +702,18 @@ static gboolean
 reset_stream (GstAesStreamBase *self)
 {
   State &st = get_impl (self)->state;
+  st.failed = false;
+  if (st.mode == Mode::kGcm) {
+    /* aesenc: what follows a flush is a new stream with a new salt.
+     * aesdec: a partial record before the flush is dropped; the replay
+     * windows stay. */
+    if (st.adapter)
+      gst_adapter_clear (st.adapter.get ());
+    return !is_encrypt (self) || start_gcm_stream (self, st);
+  }
   if (!st.cipher)
     return TRUE;
   st.prefix_have = 0;
-  st.failed = false;
   st.prefix_pending = st.prefix != Prefix::kNone;
   if (st.prefix == Prefix::kHeader && is_encrypt (self)) {
     if (!aesstream::random_bytes (st.iv.data (), st.iv.size ()))
@@ -693,8 +849,12 @@ gst_aes_stream_base_prepare_output_buffer (
 
   /* Work in place when we may write to the input and the cipher's output
    * never runs ahead of its input (always for CTR, which is
-   * length-preserving): no copy, no allocation. */
-  if (st.cipher->can_update_in_place () && gst_buffer_is_writable (inbuf)
+   * length-preserving): no copy, no allocation. A GCM record encrypts the
+   * payload in place too, with its header and tag as memories of their
+   * own around it. */
+  bool in_place_ok = st.mode == Mode::kGcm ? is_encrypt (self)
+                                           : st.cipher->can_update_in_place ();
+  if (in_place_ok && gst_buffer_is_writable (inbuf)
       && gst_buffer_is_all_memory_writable (inbuf)) {
     *outbuf = inbuf;
     return GST_FLOW_OK;
@@ -702,7 +862,9 @@ gst_aes_stream_base_prepare_output_buffer (
 
   /* Otherwise exactly one pass: the cipher reads the input and writes the
    * new buffer. */
-  *outbuf = allocate_output (trans, st.cipher->max_update_output (size));
+  *outbuf = allocate_output (trans, st.mode == Mode::kGcm
+                                        ? size + GcmRecord::kOverhead
+                                        : st.cipher->max_update_output (size));
   if (*outbuf == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
         ("Could not allocate an output buffer"), (NULL));
@@ -714,6 +876,105 @@ gst_aes_stream_base_prepare_output_buffer (
       (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS),
       0, -1);
   return GST_FLOW_OK;
+}
+
+/* aesenc mode=gcm: one input buffer becomes one record, header and tag
+ * around the ciphertext (docs/format.md). */
+static GstMemory *
+wrap_copy (const guint8 *data, gsize size)
+{
+  return gst_memory_new_wrapped (
+      (GstMemoryFlags)0, g_memdup2 (data, size), size, 0, size, NULL, NULL);
+}
+
+static GstFlowReturn
+seal_record (GstAesStreamBase *self, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  State &st = get_impl (self)->state;
+  const gboolean in_place = inbuf == outbuf;
+  gsize n = gst_buffer_get_size (inbuf);
+
+  if (st.seq > GcmRecord::kMaxSeq) {
+    GST_ELEMENT_ERROR (self, STREAM, ENCODE,
+        ("This stream has used all 2^48 record numbers; restart the element "
+         "to begin a new stream (a new salt)."),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+  if (n > GcmRecord::kMaxLength) {
+    GST_ELEMENT_ERROR (self, STREAM, ENCODE,
+        ("A buffer of %" G_GSIZE_FORMAT " bytes is larger than a GCM record "
+         "may be (%u bytes).",
+            n, (guint)GcmRecord::kMaxLength),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+  GcmRecord r;
+  r.length = static_cast<uint32_t> (n);
+  r.seq = st.seq;
+  r.salt = st.salt;
+  guint8 header[GcmRecord::kHeaderSize], tag[GcmRecord::kTagSize];
+  r.serialize (header);
+  auto nonce = GcmRecord::nonce (st.seq);
+
+  GstMapInfo in, out;
+  bool ok;
+  if (in_place) {
+    if (!gst_buffer_map (inbuf, &in, GST_MAP_READWRITE))
+      goto map_failed;
+    ok = st.gcm->seal (
+        nonce.data (), header, sizeof (header), in.data, n, in.data, tag);
+    gst_buffer_unmap (inbuf, &in);
+    if (ok) {
+      gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
+      gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
+    }
+  } else {
+    if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+      goto map_failed;
+    if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
+      gst_buffer_unmap (inbuf, &in);
+      goto map_failed;
+    }
+    std::memcpy (out.data, header, sizeof (header));
+    ok = st.gcm->seal (nonce.data (), header, sizeof (header), in.data, n,
+        out.data + sizeof (header), out.data + sizeof (header) + n);
+    gst_buffer_unmap (outbuf, &out);
+    gst_buffer_unmap (inbuf, &in);
+    gst_buffer_set_size (outbuf, n + GcmRecord::kOverhead);
+  }
+  if (!ok) {
+    GST_ELEMENT_ERROR (
+        self, LIBRARY, FAILED, ("OpenSSL failed to encrypt a record"), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  st.seq++;
+  return GST_FLOW_OK;
+
+map_failed:
+  GST_ELEMENT_ERROR (
+      self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
+  return GST_FLOW_ERROR;
+}
+
+/* aesenc mode=gcm at EOS: an empty record flagged final, so that aesdec can
+ * tell a complete stream from a truncated one. */
+static GstBuffer *
+final_record (GstAesStreamBase *self)
+{
+  State &st = get_impl (self)->state;
+  GcmRecord r;
+  r.flags = GcmRecord::kFlagFinal;
+  r.seq = st.seq++;
+  r.salt = st.salt;
+  guint8 rec[GcmRecord::kOverhead];
+  r.serialize (rec);
+  auto nonce = GcmRecord::nonce (r.seq);
+  if (r.seq > GcmRecord::kMaxSeq
+      || !st.gcm->seal (nonce.data (), rec, GcmRecord::kHeaderSize, rec, 0,
+          rec + GcmRecord::kHeaderSize, rec + GcmRecord::kHeaderSize))
+    return NULL;
+  return gst_buffer_new_memdup (rec, sizeof (rec));
 }
 
 static GstFlowReturn
@@ -728,6 +989,8 @@ gst_aes_stream_base_transform (
 
   if (st.failed)
     return GST_FLOW_ERROR;
+  if (st.mode == Mode::kGcm)
+    return seal_record (self, inbuf, outbuf);
   if (!gst_buffer_map (inbuf, &in, in_place ? GST_MAP_READWRITE : GST_MAP_READ))
     goto map_failed;
   if (!in_place && !gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
@@ -802,6 +1065,285 @@ map_failed:
 }
 
 /* ---------------------------------------------------------------------- */
+/* aesdec mode=gcm: framing, authentication, replay protection */
+
+enum class Bad
+{
+  kRejected, /* malformed, truncated, or failed authentication */
+  kReplayed, /* a record already received, or too old for the window */
+  kLost,     /* records missing (only an error in error mode) */
+};
+
+/* Decides, once, what "auto" means here: drop for live input (a network
+ * source), error otherwise (a file). */
+static void
+resolve_invalid_records (GstAesStreamBase *self, State &st)
+{
+  if (st.invalid_records != GST_AES_STREAM_INVALID_RECORDS_AUTO)
+    return;
+  gboolean live = FALSE;
+  GstQuery *q = gst_query_new_latency ();
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
+    gst_query_parse_latency (q, &live, NULL, NULL);
+  gst_query_unref (q);
+  st.invalid_records = live ? GST_AES_STREAM_INVALID_RECORDS_DROP
+                            : GST_AES_STREAM_INVALID_RECORDS_ERROR;
+  GST_INFO_OBJECT (self, "invalid-records=auto: %s input, so %s",
+      live ? "live" : "non-live", live ? "drop" : "error");
+}
+
+static GstStructure *
+counters_structure (Impl *impl)
+{
+  return gst_structure_new ("aesdec-records", "accepted", G_TYPE_UINT64,
+      (guint64)impl->counters.accepted, "lost", G_TYPE_UINT64,
+      (guint64)MAX (impl->counters.lost.load (), 0), "replayed", G_TYPE_UINT64,
+      (guint64)impl->counters.replayed, "rejected", G_TYPE_UINT64,
+      (guint64)impl->counters.rejected, NULL);
+}
+
+/* Counts a record that was not accepted and applies the policy: error (and
+ * stop) or drop with a warning. Warnings are limited to one a second so
+ * that an attack cannot flood the bus; the counters are always exact. */
+static GstFlowReturn
+bad_record (
+    GstAesStreamBase *self, Bad kind, guint64 count, const std::string &why)
+{
+  Impl *impl = get_impl (self);
+  State &st = impl->state;
+  switch (kind) {
+    case Bad::kRejected:
+      impl->counters.rejected += count;
+      break;
+    case Bad::kReplayed:
+      impl->counters.replayed += count;
+      break;
+    case Bad::kLost:
+      break; /* counted by the replay window already */
+  }
+  if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR) {
+    st.failed = true;
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECRYPT, ("%s", why.c_str ()),
+        (NULL),
+        ("details", GST_TYPE_STRUCTURE, counters_structure (impl), NULL));
+    return GST_FLOW_ERROR;
+  }
+  if (kind == Bad::kLost)
+    return GST_FLOW_OK; /* loss is normal on live transports: no warning */
+  gint64 now = g_get_monotonic_time ();
+  if (st.last_warning == 0 || now - st.last_warning >= G_USEC_PER_SEC) {
+    st.last_warning = now;
+    GstStructure *c = counters_structure (impl);
+    gchar *text = gst_structure_to_string (c);
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECRYPT,
+        ("Dropped a record: %s (%s)", why.c_str (), text), (NULL),
+        ("details", GST_TYPE_STRUCTURE, c, NULL));
+    g_free (text);
+  } else {
+    GST_DEBUG_OBJECT (self, "dropped a record: %s", why.c_str ());
+  }
+  return GST_FLOW_OK;
+}
+
+/* After a bad record: skip a byte and look for the next record start, so
+ * that both packet transports (a record per buffer) and byte streams
+ * recover. */
+static void
+resync (GstAdapter *adapter)
+{
+  gst_adapter_flush (adapter, 1);
+  gsize avail = gst_adapter_available (adapter);
+  if (avail < 4)
+    return;
+  /* "Ag", version 1, flags 0 or 1. */
+  gssize off = gst_adapter_masked_scan_uint32 (adapter, 0xfffffffe,
+      (guint32)GcmRecord::kMagic0 << 24 | (guint32)GcmRecord::kMagic1 << 16
+          | (guint32)GcmRecord::kVersion << 8,
+      0, avail);
+  gst_adapter_flush (adapter, off >= 0 ? (gsize)off : avail - 3);
+}
+
+static GcmSession *
+session_for (GstAesStreamBase *self, State &st,
+    const std::array<uint8_t, GcmRecord::kSaltSize> &salt)
+{
+  for (size_t i = 0; i < st.sessions.size (); i++) {
+    if (st.sessions[i].salt == salt) {
+      if (i > 0)
+        std::rotate (st.sessions.begin (), st.sessions.begin () + i,
+            st.sessions.begin () + i + 1);
+      return &st.sessions[0];
+    }
+  }
+  /* A stream we have not seen: a new sender or a restart. Its subkey is
+   * derived from its salt; it is kept only if its first record
+   * authenticates (see open_record). */
+  GcmSession fresh;
+  fresh.salt = salt;
+  std::string error;
+  SecureBytes subkey = GcmRecord::derive_key (st.key, salt);
+  fresh.gcm = subkey.empty () ? nullptr : Gcm::create (subkey, false, &error);
+  if (!fresh.gcm)
+    return nullptr;
+  st.sessions.insert (st.sessions.begin (), std::move (fresh));
+  return &st.sessions[0];
+}
+
+/* A packet transport with a damaged length field leaves a record waiting
+ * for bytes that belong to the next packets. If a new buffer is itself
+ * exactly one well-formed record, the waiting one was bogus. */
+static bool
+buffer_is_one_record (GstBuffer *buf)
+{
+  guint8 h[GcmRecord::kHeaderSize];
+  if (gst_buffer_extract (buf, 0, h, sizeof (h)) != sizeof (h))
+    return false;
+  GcmRecord r;
+  std::string error;
+  return GcmRecord::parse (h, &r, &error)
+         && gst_buffer_get_size (buf) == r.length + GcmRecord::kOverhead;
+}
+
+/* Takes the next complete record from the adapter. Returns OK with
+ * *outbuf NULL when more input is needed. */
+static GstFlowReturn
+next_record (GstAesStreamBase *self, GstBuffer **outbuf)
+{
+  Impl *impl = get_impl (self);
+  State &st = impl->state;
+  GstAdapter *adapter = st.adapter.get ();
+  *outbuf = NULL;
+
+  for (;;) {
+    gsize avail = gst_adapter_available (adapter);
+    if (avail < GcmRecord::kHeaderSize)
+      return GST_FLOW_OK;
+    guint8 h[GcmRecord::kHeaderSize];
+    gst_adapter_copy (adapter, h, 0, sizeof (h));
+    GcmRecord r;
+    std::string error;
+    if (!GcmRecord::parse (h, &r, &error)) {
+      resync (adapter);
+      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1, error);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
+    gsize total = r.length + GcmRecord::kOverhead;
+    if (avail < total)
+      return GST_FLOW_OK;
+
+    GcmSession *session = session_for (self, st, r.salt);
+    if (session == nullptr) {
+      GST_ELEMENT_ERROR (
+          self, LIBRARY, FAILED, ("Could not derive a GCM subkey"), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    ReplayWindow::Verdict verdict = session->window.check (r.seq);
+    if (verdict != ReplayWindow::Verdict::kNew) {
+      gst_adapter_flush (adapter, total);
+      GstFlowReturn ret = bad_record (self, Bad::kReplayed, 1,
+          verdict == ReplayWindow::Verdict::kDuplicate
+              ? "record " + std::to_string (r.seq)
+                    + " was already received "
+                      "(duplicate or replay)"
+              : "record " + std::to_string (r.seq)
+                    + " is older than the "
+                      "replay window");
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
+
+    GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
+    GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
+    GstBuffer *out = gst_buffer_new_allocate (NULL, r.length, NULL);
+    GstMapInfo map;
+    gst_buffer_map (out, &map, GST_MAP_WRITE);
+    const guint8 *rec
+        = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
+    auto nonce = GcmRecord::nonce (r.seq);
+    bool ok = session->gcm->open (nonce.data (), rec, GcmRecord::kHeaderSize,
+        rec + GcmRecord::kHeaderSize, r.length, map.data,
+        rec + GcmRecord::kHeaderSize + r.length);
+    gst_adapter_unmap (adapter);
+    if (!ok) {
+      /* Unauthenticated plaintext never leaves this function. */
+      OPENSSL_cleanse (map.data, map.size);
+      gst_buffer_unmap (out, &map);
+      gst_buffer_unref (out);
+      if (!session->window.started ())
+        st.sessions.erase (st.sessions.begin ()); /* forged salt: forget */
+      resync (adapter);
+      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
+          "record " + std::to_string (r.seq)
+              + " failed authentication: "
+                "wrong key, or the record was modified");
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
+    gst_buffer_unmap (out, &map);
+    gst_adapter_flush (adapter, total);
+
+    int64_t lost = session->window.accept (r.seq);
+    impl->counters.accepted++;
+    impl->counters.lost += lost;
+    if (r.flags & GcmRecord::kFlagFinal)
+      session->final_seen = true;
+    if (lost > 0) {
+      GstFlowReturn ret = bad_record (self, Bad::kLost, (guint64)lost,
+          std::to_string (lost) + " record(s) missing before record "
+              + std::to_string (r.seq) + ": removed or lost");
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (out);
+        return ret;
+      }
+    }
+    if (r.length == 0) { /* the final record, or an empty buffer */
+      gst_buffer_unref (out);
+      continue;
+    }
+    GST_BUFFER_PTS (out) = pts;
+    GST_BUFFER_DTS (out) = dts;
+    *outbuf = out;
+    return GST_FLOW_OK;
+  }
+}
+
+static GstFlowReturn
+gst_aes_stream_base_generate_output (
+    GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
+  State &st = get_impl (self)->state;
+  if (st.mode != Mode::kGcm || is_encrypt (self))
+    return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
+        ->generate_output (trans, outbuf);
+
+  *outbuf = NULL;
+  if (st.failed)
+    return GST_FLOW_ERROR;
+  resolve_invalid_records (self, st);
+  GstBuffer *in = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (in != NULL) {
+    GstAdapter *adapter = st.adapter.get ();
+    if (gst_adapter_available (adapter) > 0 && buffer_is_one_record (in)) {
+      gst_adapter_clear (adapter);
+      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
+          "a record was cut short by the next packet (damaged length)");
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (in);
+        return ret;
+      }
+    }
+    gst_adapter_push (adapter, in);
+  }
+  return next_record (self, outbuf);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Events */
 
 static void
@@ -815,6 +1357,52 @@ push_bytes (GstAesStreamBase *self, const guint8 *data, gsize size,
     GST_DEBUG_OBJECT (self, "pushing at EOS: %s", gst_flow_get_name (ret));
 }
 
+/* mode=gcm at EOS. aesenc: the final record. aesdec: bytes left over are a
+ * truncated record; a stream that never sent its final record was cut
+ * short (an error for files, where nothing should be missing). */
+static gboolean
+drain_gcm (GstAesStreamBase *self)
+{
+  Impl *impl = get_impl (self);
+  State &st = impl->state;
+  if (is_encrypt (self)) {
+    if (!st.gcm)
+      return TRUE;
+    GstBuffer *fin = final_record (self);
+    if (fin == NULL) {
+      GST_ELEMENT_ERROR (
+          self, LIBRARY, FAILED, ("Could not write the final record"), (NULL));
+      return FALSE;
+    }
+    gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), fin);
+    return TRUE;
+  }
+  if (!st.adapter)
+    return TRUE;
+  resolve_invalid_records (self, st);
+  gsize left = gst_adapter_available (st.adapter.get ());
+  if (left > 0) {
+    gst_adapter_clear (st.adapter.get ());
+    if (bad_record (self, Bad::kRejected, 1,
+            "the stream ends inside a record (" + std::to_string (left)
+                + " bytes left): it is truncated")
+        != GST_FLOW_OK)
+      return FALSE;
+  }
+  if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR
+      && (st.sessions.empty () || !st.sessions[0].final_seen)) {
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECRYPT,
+        ("%s", st.sessions.empty ()
+                   ? "The input holds no mode=gcm record at all."
+                   : "The stream ended without its final record: it was "
+                     "truncated (records at the end are missing)."),
+        (NULL),
+        ("details", GST_TYPE_STRUCTURE, counters_structure (impl), NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* At EOS: write what is still owed (aesenc: the last padded block, a header
  * for an empty stream) or report what is missing (aesdec). */
 static gboolean
@@ -822,10 +1410,12 @@ drain (GstAesStreamBase *self)
 {
   State &st = get_impl (self)->state;
   const gboolean encrypt = is_encrypt (self);
-  if (!st.cipher)
-    return TRUE;
   if (st.failed)
     return FALSE; /* the error is on the bus already */
+  if (st.mode == Mode::kGcm)
+    return drain_gcm (self);
+  if (!st.cipher)
+    return TRUE;
 
   if (!encrypt && st.prefix_pending
       && (st.prefix == Prefix::kHeader || st.prefix_have > 0)) {
@@ -997,9 +1587,51 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_base_transform);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_base_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
+  trans_class->generate_output
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_base_generate_output);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api (
       GST_TYPE_AES_STREAM_CIPHER, (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api (
+      GST_TYPE_AES_STREAM_INVALID_RECORDS, (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_BASE, (GstPluginAPIFlags)0);
+}
+
+void
+gst_aes_stream_base_install_decoder_properties (GObjectClass *klass)
+{
+  /* GObject does not inherit these two: properties installed on the
+   * subclass are handled by the same functions as the base's. */
+  klass->set_property = gst_aes_stream_base_set_property;
+  klass->get_property = gst_aes_stream_base_get_property;
+  g_object_class_install_property (klass, PROP_INVALID_RECORDS,
+      g_param_spec_enum ("invalid-records", "Invalid records",
+          "mode=gcm: what to do with a record that is not accepted "
+          "(failed authentication, malformed, truncated, replayed, or "
+          "missing): auto = error for files, drop for live input",
+          GST_TYPE_AES_STREAM_INVALID_RECORDS, DEFAULT_INVALID_RECORDS,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
+  const struct
+  {
+    guint id;
+    const char *name, *nick, *blurb;
+  } counters[] = {
+      {PROP_RECORDS_ACCEPTED, "records-accepted", "Records accepted",
+          "mode=gcm: records authenticated and output"},
+      {PROP_RECORDS_LOST, "records-lost", "Records lost",
+          "mode=gcm: gaps in the record numbers (late arrivals inside the "
+          "replay window are taken off again)"},
+      {PROP_RECORDS_REPLAYED, "records-replayed", "Records replayed",
+          "mode=gcm: duplicates and records too old for the replay window, "
+          "dropped"},
+      {PROP_RECORDS_REJECTED, "records-rejected", "Records rejected",
+          "mode=gcm: records that failed authentication or were malformed "
+          "or truncated, dropped"},
+  };
+  for (const auto &c : counters)
+    g_object_class_install_property (klass, c.id,
+        g_param_spec_uint64 (c.name, c.nick, c.blurb, 0, G_MAXUINT64, 0,
+            (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }

@@ -24,6 +24,7 @@ typedef enum
   GST_AES_STREAM_MODE_CTR = 0,
   GST_AES_STREAM_MODE_ECB = 1,
   GST_AES_STREAM_MODE_CBC = 2,
+  GST_AES_STREAM_MODE_GCM = 3,
 } GstAesStreamMode;
 
 #define GST_TYPE_AES_STREAM_MODE (gst_aes_stream_mode_get_type ())
@@ -40,6 +41,22 @@ typedef enum
 
 #define GST_TYPE_AES_STREAM_CIPHER (gst_aes_stream_cipher_get_type ())
 GType gst_aes_stream_cipher_get_type (void);
+
+/* aesdec mode=gcm: what happens to a record that is not accepted. */
+typedef enum
+{
+  GST_AES_STREAM_INVALID_RECORDS_AUTO = 0,
+  GST_AES_STREAM_INVALID_RECORDS_ERROR = 1,
+  GST_AES_STREAM_INVALID_RECORDS_DROP = 2,
+} GstAesStreamInvalidRecords;
+
+#define GST_TYPE_AES_STREAM_INVALID_RECORDS                                    \
+  (gst_aes_stream_invalid_records_get_type ())
+GType gst_aes_stream_invalid_records_get_type (void);
+
+/* Installs aesdec's GCM properties (invalid-records and the read-only
+ * record counters) on a subclass. */
+void gst_aes_stream_base_install_decoder_properties (GObjectClass *klass);
 
 /* The caps aesenc puts on ciphertext; aesdec reads them. */
 #define GST_AES_STREAM_ENCRYPTED_CAPS_NAME "application/x-aes-encrypted"

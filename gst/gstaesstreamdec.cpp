@@ -146,6 +146,8 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
       "OpenSSL",
       "aesstream developers");
 
+  gst_aes_stream_base_install_decoder_properties (G_OBJECT_CLASS (klass));
+
   trans_class->transform_caps
       = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_transform_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_sink_event);
