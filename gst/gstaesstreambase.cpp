@@ -148,6 +148,10 @@ struct State
   std::vector<GcmSession> sessions;
   GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
   gint64 last_warning = 0;
+  /* After a bad record, until one authenticates again: the bytes skipped
+   * to find the next record belong to the bad one and are not counted
+   * again. */
+  bool resyncing = false;
 };
 
 /* aesdec mode=gcm counters, readable while streaming. */
@@ -1224,6 +1228,9 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
     std::string error;
     if (!GcmRecord::parse (h, &r, &error)) {
       resync (adapter);
+      if (st.resyncing)
+        continue;
+      st.resyncing = true;
       GstFlowReturn ret = bad_record (self, Bad::kRejected, 1, error);
       if (ret != GST_FLOW_OK)
         return ret;
@@ -1275,6 +1282,9 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
       if (!session->window.started ())
         st.sessions.erase (st.sessions.begin ()); /* forged salt: forget */
       resync (adapter);
+      if (st.resyncing)
+        continue;
+      st.resyncing = true;
       GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
           "record " + std::to_string (r.seq)
               + " failed authentication: "
@@ -1285,6 +1295,7 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
     }
     gst_buffer_unmap (out, &map);
     gst_adapter_flush (adapter, total);
+    st.resyncing = false;
 
     int64_t lost = session->window.accept (r.seq);
     impl->counters.accepted++;
@@ -1331,12 +1342,15 @@ gst_aes_stream_base_generate_output (
     GstAdapter *adapter = st.adapter.get ();
     if (gst_adapter_available (adapter) > 0 && buffer_is_one_record (in)) {
       gst_adapter_clear (adapter);
-      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
-          "a record was cut short by the next packet (damaged length)");
-      if (ret != GST_FLOW_OK) {
-        gst_buffer_unref (in);
-        return ret;
+      if (!st.resyncing) {
+        GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
+            "a record was cut short by the next packet (damaged length)");
+        if (ret != GST_FLOW_OK) {
+          gst_buffer_unref (in);
+          return ret;
+        }
       }
+      st.resyncing = false;
     }
     gst_adapter_push (adapter, in);
   }
@@ -1383,10 +1397,11 @@ drain_gcm (GstAesStreamBase *self)
   gsize left = gst_adapter_available (st.adapter.get ());
   if (left > 0) {
     gst_adapter_clear (st.adapter.get ());
-    if (bad_record (self, Bad::kRejected, 1,
-            "the stream ends inside a record (" + std::to_string (left)
-                + " bytes left): it is truncated")
-        != GST_FLOW_OK)
+    if (!st.resyncing
+        && bad_record (self, Bad::kRejected, 1,
+               "the stream ends inside a record (" + std::to_string (left)
+                   + " bytes left): it is truncated")
+               != GST_FLOW_OK)
       return FALSE;
   }
   if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR
