@@ -64,6 +64,8 @@ enum
 #define DEFAULT_SERIALIZE_IV FALSE
 #define DEFAULT_PER_BUFFER_PADDING TRUE
 #define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
+/* aesenc mode=gcm encrypts buffers at least this large in place. */
+#define GCM_IN_PLACE_MIN 8192
 /* Streams (salts) whose replay windows aesdec remembers. */
 #define GCM_SESSIONS 4
 
@@ -856,8 +858,11 @@ gst_aes_stream_base_prepare_output_buffer (
    * length-preserving): no copy, no allocation. A GCM record encrypts the
    * payload in place too, with its header and tag as memories of their
    * own around it. */
-  bool in_place_ok = st.mode == Mode::kGcm ? is_encrypt (self)
-                                           : st.cipher->can_update_in_place ();
+  /* (For small GCM records one new buffer costs less than two extra
+   * memories around the old one.) */
+  bool in_place_ok = st.mode == Mode::kGcm
+                         ? is_encrypt (self) && size >= GCM_IN_PLACE_MIN
+                         : st.cipher->can_update_in_place ();
   if (in_place_ok && gst_buffer_is_writable (inbuf)
       && gst_buffer_is_all_memory_writable (inbuf)) {
     *outbuf = inbuf;
