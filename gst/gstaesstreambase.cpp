@@ -986,6 +986,45 @@ final_record (GstAesStreamBase *self)
   return gst_buffer_new_memdup (rec, sizeof (rec));
 }
 
+/* Maps a buffer for the cipher and unmaps it when it goes out of scope. A
+ * buffer of one memory (the usual case) is mapped through that memory,
+ * which skips gst_buffer_map's bookkeeping on the hot path. */
+class BufferMap {
+public:
+  BufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
+  {
+    if (gst_buffer_n_memory (buf) == 1) {
+      mem_ = gst_buffer_peek_memory (buf, 0);
+      ok_ = gst_memory_map (mem_, &info_, flags);
+    } else {
+      ok_ = gst_buffer_map (buf, &info_, flags);
+    }
+  }
+  ~BufferMap () { unmap (); }
+  BufferMap (const BufferMap &) = delete;
+  BufferMap &operator= (const BufferMap &) = delete;
+
+  void unmap ()
+  {
+    if (!ok_)
+      return;
+    if (mem_)
+      gst_memory_unmap (mem_, &info_);
+    else
+      gst_buffer_unmap (buf_, &info_);
+    ok_ = false;
+  }
+  bool ok () const { return ok_; }
+  guint8 *data () const { return info_.data; }
+  gsize size () const { return info_.size; }
+
+private:
+  GstBuffer *buf_;
+  GstMemory *mem_ = nullptr;
+  GstMapInfo info_{};
+  bool ok_ = false;
+};
+
 static GstFlowReturn
 gst_aes_stream_base_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
@@ -994,83 +1033,68 @@ gst_aes_stream_base_transform (
   State &st = get_impl (self)->state;
   const gboolean encrypt = is_encrypt (self);
   const gboolean in_place = inbuf == outbuf;
-  GstMapInfo in, out;
 
   if (st.failed)
     return GST_FLOW_ERROR;
   if (st.mode == Mode::kGcm)
     return seal_record (self, inbuf, outbuf);
-  if (!gst_buffer_map (inbuf, &in, in_place ? GST_MAP_READWRITE : GST_MAP_READ))
-    goto map_failed;
-  if (!in_place && !gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-    gst_buffer_unmap (inbuf, &in);
-    goto map_failed;
-  }
 
+  gsize skip = 0, written = 0, in_size = 0;
   {
-    gsize skip = 0;
+    BufferMap in (inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+    std::optional<BufferMap> out;
+    if (!in_place)
+      out.emplace (outbuf, GST_MAP_WRITE);
+    if (!in.ok () || (out && !out->ok ())) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    in_size = in.size ();
     if (!encrypt && st.prefix_pending) {
-      gssize taken = consume_prefix (self, in.data, in.size);
+      gssize taken = consume_prefix (self, in.data (), in.size ());
       if (taken < 0) {
         st.failed = true;
-        if (!in_place)
-          gst_buffer_unmap (outbuf, &out);
-        gst_buffer_unmap (inbuf, &in);
         return GST_FLOW_ERROR;
       }
       skip = taken;
     }
     /* In place, the output starts where the input left off after the
      * prefix, because EVP refuses partially overlapping ranges. */
-    guint8 *dst = in_place ? in.data + skip : out.data;
-    gsize written = 0;
-    bool ok = true;
+    guint8 *dst = in_place ? in.data () + skip : out->data ();
     std::string error;
-    if (encrypt || !st.prefix_pending)
-      ok = st.cipher->update (
-          in.data + skip, in.size - skip, dst, &written, &error);
-
-    if (!in_place)
-      gst_buffer_unmap (outbuf, &out);
-    gst_buffer_unmap (inbuf, &in);
-    if (!ok) {
+    if ((encrypt || !st.prefix_pending)
+        && !st.cipher->update (
+            in.data () + skip, in.size () - skip, dst, &written, &error)) {
       st.failed = true;
       GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
       return GST_FLOW_ERROR;
     }
-
-    if (in_place) {
-      if (skip > 0 || written != in.size)
-        gst_buffer_resize (outbuf, skip, written);
-    } else {
-      gst_buffer_set_size (outbuf, written);
-    }
-
-    /* aesenc: the prefix goes in front of the first output, as a memory of
-     * its own (no copy of the payload). A header is due even before an
-     * empty CTR buffer; a serialized IV waits for ciphertext. */
-    if (encrypt && st.prefix_pending
-        && (written > 0 || st.prefix == Prefix::kHeader)) {
-      gst_buffer_prepend_memory (
-          outbuf, gst_memory_new_wrapped ((GstMemoryFlags)0,
-                      g_memdup2 (st.prefix_buf.data (), st.prefix_size ()),
-                      st.prefix_size (), 0, st.prefix_size (), NULL, NULL));
-      st.prefix_pending = false;
-      return GST_FLOW_OK;
-    }
-    /* CTR keeps one output buffer per input buffer, even an empty one;
-     * block modes may have nothing to say yet, and neither has aesdec when
-     * a buffer held only prefix bytes. */
-    if (written == 0
-        && (st.mode != Mode::kCtr || skip > 0 || st.prefix_pending))
-      return GST_BASE_TRANSFORM_FLOW_DROPPED;
-    return GST_FLOW_OK;
   }
 
-map_failed:
-  GST_ELEMENT_ERROR (
-      self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
-  return GST_FLOW_ERROR;
+  if (in_place) {
+    if (skip > 0 || written != in_size)
+      gst_buffer_resize (outbuf, skip, written);
+  } else {
+    gst_buffer_set_size (outbuf, written);
+  }
+
+  /* aesenc: the prefix goes in front of the first output, as a memory of
+   * its own (no copy of the payload). A header is due even before an
+   * empty CTR buffer; a serialized IV waits for ciphertext. */
+  if (encrypt && st.prefix_pending
+      && (written > 0 || st.prefix == Prefix::kHeader)) {
+    gst_buffer_prepend_memory (
+        outbuf, wrap_copy (st.prefix_buf.data (), st.prefix_size ()));
+    st.prefix_pending = false;
+    return GST_FLOW_OK;
+  }
+  /* CTR keeps one output buffer per input buffer, even an empty one;
+   * block modes may have nothing to say yet, and neither has aesdec when
+   * a buffer held only prefix bytes. */
+  if (written == 0 && (st.mode != Mode::kCtr || skip > 0 || st.prefix_pending))
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  return GST_FLOW_OK;
 }
 
 /* ---------------------------------------------------------------------- */

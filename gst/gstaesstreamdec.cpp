@@ -142,8 +142,8 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "AES stream decryption",
       "Filter/Decryptor",
-      "Decrypts a stream encrypted with AES-CTR, AES-CBC or AES-ECB using "
-      "OpenSSL",
+      "Decrypts a stream encrypted with AES-CTR, AES-GCM, AES-CBC or AES-ECB "
+      "using OpenSSL",
       "aesstream developers");
 
   gst_aes_stream_base_install_decoder_properties (G_OBJECT_CLASS (klass));

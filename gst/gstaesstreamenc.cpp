@@ -119,8 +119,8 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "AES stream encryption",
       "Filter/Encryptor",
-      "Encrypts a stream with AES-CTR (default), AES-CBC or AES-ECB using "
-      "OpenSSL",
+      "Encrypts a stream with AES-CTR (default), AES-GCM, AES-CBC or AES-ECB "
+      "using OpenSSL",
       "aesstream developers");
 
   trans_class->transform_caps

@@ -35,3 +35,11 @@ aesstream_plugin_env() {
   export GST_PLUGIN_SYSTEM_PATH_1_0="$sysdir:$builddir/gst"
   export GST_REGISTRY_1_0="$builddir/aesstream-registry.bin"
 }
+
+# The usual start of a demo: packages, a build, and the environment above.
+aesstream_build_with_env() {
+  aesstream_install_deps "$@"
+  [[ -d build ]] || meson setup build >/dev/null
+  ninja -C build >/dev/null
+  aesstream_plugin_env "$PWD/build"
+}

@@ -6,10 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-aesstream_install_deps
-[[ -d build ]] || meson setup build >/dev/null
-ninja -C build >/dev/null
-aesstream_plugin_env "$PWD/build"
+aesstream_build_with_env
 
 seconds=${1:-5}
 out=demo-out

@@ -14,21 +14,11 @@
 #include <vector>
 
 #include "aescore.hpp"
+#include "testutil.hpp"
 
 using namespace aesstream;
-using Bytes = std::vector<uint8_t>;
 
 namespace {
-
-Bytes
-hex (const std::string &s)
-{
-  Bytes out;
-  for (size_t i = 0; i + 1 < s.size (); i += 2)
-    out.push_back (
-        static_cast<uint8_t> (std::stoi (s.substr (i, 2), nullptr, 16)));
-  return out;
-}
 
 SecureBytes
 key_of (const std::string &s)

@@ -19,9 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "testutil.hpp"
+
 extern "C" void gst_plugin_aesstream_register (void);
 
-using Bytes = std::vector<uint8_t>;
 using GstAesStreamModeValue = gint; // enum property read as its int value
 using Props = std::vector<std::pair<const char *, const char *>>;
 
@@ -31,26 +32,6 @@ const char *kKey128 = "2b7e151628aed2a6abf7158809cf4f3c";
 const char *kKey256
     = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
 const char *kIv = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-
-Bytes
-hex (const std::string &s)
-{
-  Bytes out;
-  for (size_t i = 0; i + 1 < s.size (); i += 2)
-    out.push_back (
-        static_cast<uint8_t> (std::stoi (s.substr (i, 2), nullptr, 16)));
-  return out;
-}
-
-Bytes
-random_bytes (size_t n, unsigned seed)
-{
-  std::mt19937 rng (seed);
-  Bytes b (n);
-  for (auto &x : b)
-    x = static_cast<uint8_t> (rng ());
-  return b;
-}
 
 // One-shot reference straight from OpenSSL. ECB input is zero-padded here,
 // as the original recipe did.
