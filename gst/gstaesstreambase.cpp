@@ -781,7 +781,8 @@ consume_prefix (GstAesStreamBase *self, const guint8 *data, gsize size)
 {
   State &st = get_impl (self)->state;
   gsize take = MIN (size, st.prefix_size () - st.prefix_have);
-  std::memcpy (st.prefix_buf.data () + st.prefix_have, data, take);
+  if (take > 0) /* an empty buffer maps to NULL */
+    std::memcpy (st.prefix_buf.data () + st.prefix_have, data, take);
   st.prefix_have += take;
 
   if (st.prefix == Prefix::kHeader) {
@@ -892,8 +893,9 @@ gst_aes_stream_base_prepare_output_buffer (
 static GstMemory *
 wrap_copy (const guint8 *data, gsize size)
 {
+  gpointer copy = g_memdup2 (data, size);
   return gst_memory_new_wrapped (
-      (GstMemoryFlags)0, g_memdup2 (data, size), size, 0, size, NULL, NULL);
+      (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
 }
 
 static GstFlowReturn
@@ -1125,15 +1127,14 @@ resolve_invalid_records (GstAesStreamBase *self, State &st)
       live ? "live" : "non-live", live ? "drop" : "error");
 }
 
-static GstStructure *
-counters_structure (Impl *impl)
-{
-  return gst_structure_new ("aesdec-records", "accepted", G_TYPE_UINT64,
-      (guint64)impl->counters.accepted, "lost", G_TYPE_UINT64,
-      (guint64)MAX (impl->counters.lost.load (), 0), "replayed", G_TYPE_UINT64,
-      (guint64)impl->counters.replayed, "rejected", G_TYPE_UINT64,
-      (guint64)impl->counters.rejected, NULL);
-}
+/* The counters as fields of a message's details structure (the message
+ * owns the structure it builds from them). */
+#define COUNTER_FIELDS(impl)                                                   \
+  "accepted", G_TYPE_UINT64, (guint64)(impl)->counters.accepted.load (),       \
+      "lost", G_TYPE_UINT64,                                                   \
+      (guint64)MAX ((impl)->counters.lost.load (), (gint64)0), "replayed",     \
+      G_TYPE_UINT64, (guint64)(impl)->counters.replayed.load (), "rejected",   \
+      G_TYPE_UINT64, (guint64)(impl)->counters.rejected.load (), NULL
 
 /* Counts a record that was not accepted and applies the policy: error (and
  * stop) or drop with a warning. Warnings are limited to one a second so
@@ -1157,8 +1158,7 @@ bad_record (
   if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR) {
     st.failed = true;
     GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECRYPT, ("%s", why.c_str ()),
-        (NULL),
-        ("details", GST_TYPE_STRUCTURE, counters_structure (impl), NULL));
+        (NULL), (COUNTER_FIELDS (impl)));
     return GST_FLOW_ERROR;
   }
   if (kind == Bad::kLost)
@@ -1166,12 +1166,15 @@ bad_record (
   gint64 now = g_get_monotonic_time ();
   if (st.last_warning == 0 || now - st.last_warning >= G_USEC_PER_SEC) {
     st.last_warning = now;
-    GstStructure *c = counters_structure (impl);
-    gchar *text = gst_structure_to_string (c);
     GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECRYPT,
-        ("Dropped a record: %s (%s)", why.c_str (), text), (NULL),
-        ("details", GST_TYPE_STRUCTURE, c, NULL));
-    g_free (text);
+        ("Dropped a record: %s (records accepted %" G_GUINT64_FORMAT
+         ", lost %" G_GINT64_FORMAT ", replayed %" G_GUINT64_FORMAT
+         ", rejected %" G_GUINT64_FORMAT ")",
+            why.c_str (), (guint64)impl->counters.accepted.load (),
+            MAX (impl->counters.lost.load (), (gint64)0),
+            (guint64)impl->counters.replayed.load (),
+            (guint64)impl->counters.rejected.load ()),
+        (NULL), (COUNTER_FIELDS (impl)));
   } else {
     GST_DEBUG_OBJECT (self, "dropped a record: %s", why.c_str ());
   }
@@ -1440,8 +1443,7 @@ drain_gcm (GstAesStreamBase *self)
                    ? "The input holds no mode=gcm record at all."
                    : "The stream ended without its final record: it was "
                      "truncated (records at the end are missing)."),
-        (NULL),
-        ("details", GST_TYPE_STRUCTURE, counters_structure (impl), NULL));
+        (NULL), (COUNTER_FIELDS (impl)));
     return FALSE;
   }
   return TRUE;

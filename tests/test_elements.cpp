@@ -964,8 +964,7 @@ TEST (Gcm, duplicates_are_dropped_and_reordering_is_accepted)
   EXPECT_EQ (r.lost, 0u); // 1 and 4 came late, inside the window
   EXPECT_EQ (r.rejected, 0u);
   EXPECT_EQ (r.out.size (), 10u);
-  EXPECT_NE (r.warning.find ("replayed=(guint64)"), std::string::npos)
-      << r.warning;
+  EXPECT_NE (r.warning.find ("replayed 1"), std::string::npos) << r.warning;
   // In error mode (files) a replay stops the stream (and so would the
   // reordering above: a file has no reason to be out of order).
   auto e = gcm_open ({rec[0], rec[1], rec[1], rec[2]}, "error");
@@ -1070,6 +1069,23 @@ TEST (Gcm, keeps_timestamps_per_record)
     EXPECT_EQ (gst_buffer_get_size (out), 100u);
     gst_buffer_unref (out);
   }
+}
+
+TEST (Gcm, large_writable_buffers_are_sealed_in_place)
+{
+  Harness enc ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  Bytes data = random_bytes (20000, 9);
+  GstBuffer *in = new_buffer (data);
+  GstMemory *payload = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (enc.h, in), GST_FLOW_OK);
+  GstBuffer *rec = gst_harness_pull (enc.h);
+  // header | the input's own memory, encrypted | tag
+  ASSERT_EQ (gst_buffer_n_memory (rec), 3u);
+  EXPECT_EQ (gst_buffer_peek_memory (rec, 1), payload);
+  EXPECT_EQ (gst_buffer_get_size (rec), 20000u + 40);
+  Harness dec ("aesdec", {{"mode", "gcm"}, {"key", kKey128}});
+  ASSERT_EQ (gst_harness_push (dec.h, rec), GST_FLOW_OK);
+  EXPECT_EQ (dec.pull_all (), data);
 }
 
 TEST (Gcm, iv_is_refused)
