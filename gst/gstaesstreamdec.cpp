@@ -36,8 +36,10 @@ struct _GstAesStreamDec
 };
 
 G_DEFINE_TYPE (GstAesStreamDec, gst_aes_stream_dec, GST_TYPE_AES_STREAM_BASE);
+/* Rank none: a "Decryptor" with ANY sink caps would otherwise be tried by
+ * decodebin on every stream it plugs. The elements are picked by name. */
 GST_ELEMENT_REGISTER_DEFINE (
-    aesdec, "aesdec", GST_RANK_PRIMARY + 1, GST_TYPE_AES_STREAM_DEC);
+    aesdec, "aesdec", GST_RANK_NONE, GST_TYPE_AES_STREAM_DEC);
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);

@@ -35,7 +35,7 @@ struct _GstAesStreamEnc
 
 G_DEFINE_TYPE (GstAesStreamEnc, gst_aes_stream_enc, GST_TYPE_AES_STREAM_BASE);
 GST_ELEMENT_REGISTER_DEFINE (
-    aesenc, "aesenc", GST_RANK_PRIMARY + 1, GST_TYPE_AES_STREAM_ENC);
+    aesenc, "aesenc", GST_RANK_NONE, GST_TYPE_AES_STREAM_ENC);
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);

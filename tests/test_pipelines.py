@@ -55,6 +55,24 @@ class EndToEnd(TempDirTestCase):
                          "! video/x-raw ! fakesink", verbose=True).stdout
         self.assertIn("video/x-raw", out)
 
+    def test_decodebin_never_plugs_our_elements_by_itself(self):
+        """aesdec accepts any caps and is a Decryptor: if it had a rank,
+        decodebin would try it on every stream. It must not."""
+        plain = self.make_video()
+        pipeline = Gst.parse_launch(f"filesrc location={plain} ! decodebin ! fakesink")
+        added = []
+        pipeline.connect("deep-element-added",
+                         lambda _bin, _sub, el: added.append(el.get_factory().get_name()
+                                                             if el.get_factory() else ""))
+        pipeline.set_state(Gst.State.PLAYING)
+        msg = pipeline.get_bus().timed_pop_filtered(
+            30 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        pipeline.set_state(Gst.State.NULL)
+        self.assertEqual(msg.type, Gst.MessageType.EOS)
+        self.assertIn("matroskademux", added)
+        self.assertNotIn("aesdec", added)
+        self.assertNotIn("aesenc", added)
+
     def test_encrypting_while_muxing_in_one_pipeline(self):
         enc, dec = self.path("live.aes"), self.path("live.mkv")
         gst_launch("videotestsrc num-buffers=30 ! vp8enc deadline=1 ! matroskamux "
