@@ -11,11 +11,44 @@
 #include "gstaesstreamdec.h"
 #include "gstaesstreamenc.h"
 
+#include <string.h>
+
+/* Recognises this plugin's formats (docs/format.md), so that typefind and
+ * decodebin say "AES-encrypted" instead of "unknown type". */
+static void
+aesstream_type_find (GstTypeFind *tf, gpointer user_data)
+{
+  const guint8 *h = gst_type_find_peek (tf, 0, 8);
+  if (h == NULL)
+    return;
+  /* The CTR stream header: magic, version 1, mode, key length, size 32. */
+  if (memcmp (h, "AESs\x01", 5) == 0 && (h[6] == 16 || h[6] == 24 || h[6] == 32)
+      && h[7] == 32) {
+    gst_type_find_suggest_simple (tf, GST_TYPE_FIND_MAXIMUM,
+        "application/x-aes-encrypted", "mode", G_TYPE_STRING,
+        h[5] == 1 ? "ctr" : "unknown", NULL);
+    return;
+  }
+  /* GCM records: "Ag", version 1, flags; a second record right after the
+   * first makes it certain. */
+  if (h[0] == 'A' && h[1] == 'g' && h[2] == 1 && h[3] <= 1) {
+    guint64 next = 40 + GST_READ_UINT32_BE (h + 4);
+    const guint8 *h2 = gst_type_find_peek (tf, next, 4);
+    gboolean second = h2 != NULL && h2[0] == 'A' && h2[1] == 'g' && h2[2] == 1;
+    gst_type_find_suggest_simple (tf,
+        second ? GST_TYPE_FIND_MAXIMUM : GST_TYPE_FIND_POSSIBLE,
+        "application/x-aes-encrypted", "mode", G_TYPE_STRING, "gcm", NULL);
+  }
+}
+
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
   gboolean ok = GST_ELEMENT_REGISTER (aesenc, plugin);
   ok = GST_ELEMENT_REGISTER (aesdec, plugin) && ok;
+  ok = gst_type_find_register (plugin, "aesstream", GST_RANK_PRIMARY,
+           aesstream_type_find, "aes", NULL, NULL, NULL)
+       && ok;
   return ok;
 }
 

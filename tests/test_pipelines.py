@@ -73,6 +73,22 @@ class EndToEnd(TempDirTestCase):
         self.assertNotIn("aesdec", added)
         self.assertNotIn("aesenc", added)
 
+    def test_typefind_recognises_our_formats(self):
+        plain = self.make_video()
+        for mode in ("ctr", "gcm"):
+            with self.subTest(mode=mode):
+                enc = self.path(f"v.{mode}")
+                gst_launch(f"filesrc location={plain} ! aesenc mode={mode} key={KEY} "
+                           f"! filesink location={enc}")
+                out = gst_launch(f"filesrc location={enc} ! typefind ! fakesink",
+                                 verbose=True).stdout
+                self.assertIn(f"application/x-aes-encrypted, mode=(string){mode}", out)
+        # ... and plain media stays what it is.
+        out = gst_launch(f"filesrc location={plain} ! typefind ! fakesink",
+                         verbose=True).stdout
+        self.assertIn("video/x-matroska", out)
+        self.assertNotIn("x-aes-encrypted", out)
+
     def test_encrypting_while_muxing_in_one_pipeline(self):
         enc, dec = self.path("live.aes"), self.path("live.mkv")
         gst_launch("videotestsrc num-buffers=30 ! vp8enc deadline=1 ! matroskamux "
