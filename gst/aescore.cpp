@@ -595,6 +595,7 @@ Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 {
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
   int outl = 0;
+  uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
   if (!encrypt_ || n > static_cast<size_t> (INT32_MAX)
       || EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 1) != 1
       || (aad_len > 0
@@ -603,7 +604,7 @@ Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                  != 1)
       || (n > 0
           && EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n)) != 1)
-      || EVP_CipherFinal_ex (ctx, out + n, &outl) != 1
+      || EVP_CipherFinal_ex (ctx, final_out, &outl) != 1
       || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1)
     return false;
   return true;
@@ -615,6 +616,7 @@ Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 {
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
   int outl = 0;
+  uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
   uint8_t tag_copy[kTagSize];
   std::memcpy (tag_copy, tag, kTagSize);
   return !encrypt_ && n <= static_cast<size_t> (INT32_MAX)
@@ -628,7 +630,7 @@ Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                     == 1)
          && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
                 == 1
-         && EVP_CipherFinal_ex (ctx, out + n, &outl) == 1;
+         && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1;
 }
 
 void

@@ -998,9 +998,13 @@ public:
     if (gst_buffer_n_memory (buf) == 1) {
       mem_ = gst_buffer_peek_memory (buf, 0);
       ok_ = gst_memory_map (mem_, &info_, flags);
-    } else {
-      ok_ = gst_buffer_map (buf, &info_, flags);
+      if (ok_)
+        return;
+      /* A memory shared with another buffer (a region of a bigger one)
+       * refuses write access; gst_buffer_map swaps in a private copy. */
+      mem_ = nullptr;
     }
+    ok_ = gst_buffer_map (buf, &info_, flags);
   }
   ~BufferMap () { unmap (); }
   BufferMap (const BufferMap &) = delete;
@@ -1294,26 +1298,78 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
       continue;
     }
 
-    GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
-    GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
-    GstBuffer *out = gst_buffer_new_allocate (NULL, r.length, NULL);
-    GstMapInfo map;
-    gst_buffer_map (out, &map, GST_MAP_WRITE);
-    const guint8 *rec
-        = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
     auto nonce = GcmRecord::nonce (r.seq);
-    bool ok = session->gcm->open (nonce.data (), rec, GcmRecord::kHeaderSize,
-        rec + GcmRecord::kHeaderSize, r.length, map.data,
-        rec + GcmRecord::kHeaderSize + r.length);
-    gst_adapter_unmap (adapter);
-    if (!ok) {
-      /* Unauthenticated plaintext never leaves this function. */
-      OPENSSL_cleanse (map.data, map.size);
+    GstBuffer *out = NULL;
+    bool ok;
+    if (gst_adapter_available_fast (adapter) == total) {
+      /* The usual packet case: the record is one whole input buffer.
+       * Decrypt it in place and pass the payload on as a region of it. */
+      GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
+      GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
+      GstBuffer *whole = gst_adapter_take_buffer (adapter, total);
+      bool in_place = gst_buffer_is_writable (whole)
+                      && gst_buffer_is_all_memory_writable (whole);
+      if (!in_place)
+        out = gst_buffer_new_allocate (NULL, r.length, NULL);
+      {
+        BufferMap rec (whole, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+        std::optional<BufferMap> dst;
+        if (!in_place && r.length > 0) /* an empty buffer does not map */
+          dst.emplace (out, GST_MAP_WRITE);
+        guint8 *plain = in_place ? rec.data () + GcmRecord::kHeaderSize
+                        : dst    ? dst->data ()
+                                 : nullptr;
+        ok = rec.ok () && (!dst || dst->ok ())
+             && session->gcm->open (nonce.data (), rec.data (),
+                 GcmRecord::kHeaderSize, rec.data () + GcmRecord::kHeaderSize,
+                 r.length, plain,
+                 rec.data () + GcmRecord::kHeaderSize + r.length);
+        if (!ok && plain != NULL)
+          OPENSSL_cleanse (plain, r.length); /* never let it out */
+      }
+      if (ok && in_place)
+        out = gst_buffer_copy_region (whole,
+            (GstBufferCopyFlags)(GST_BUFFER_COPY_METADATA
+                                 | GST_BUFFER_COPY_MEMORY),
+            GcmRecord::kHeaderSize, r.length);
+      if (ok) {
+        GST_BUFFER_PTS (out) = pts;
+        GST_BUFFER_DTS (out) = dts;
+      }
+      /* The bad record was exactly this buffer: the next one starts
+       * afresh, nothing to resynchronise. */
+      if (!ok)
+        st.resyncing = false;
+      gst_buffer_unref (whole);
+    } else {
+      /* A record split over buffers, or several in one (byte streams). */
+      GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
+      GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
+      out = gst_buffer_new_allocate (NULL, r.length, NULL);
+      GstMapInfo map;
+      gst_buffer_map (out, &map, GST_MAP_WRITE);
+      const guint8 *rec
+          = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
+      ok = session->gcm->open (nonce.data (), rec, GcmRecord::kHeaderSize,
+          rec + GcmRecord::kHeaderSize, r.length, map.data,
+          rec + GcmRecord::kHeaderSize + r.length);
+      gst_adapter_unmap (adapter);
+      if (!ok)
+        OPENSSL_cleanse (map.data, map.size); /* never let it out */
       gst_buffer_unmap (out, &map);
-      gst_buffer_unref (out);
+      if (ok) {
+        gst_adapter_flush (adapter, total);
+        GST_BUFFER_PTS (out) = pts;
+        GST_BUFFER_DTS (out) = dts;
+      } else {
+        resync (adapter);
+      }
+    }
+    if (!ok) {
+      if (out)
+        gst_buffer_unref (out);
       if (!session->window.started ())
         st.sessions.erase (st.sessions.begin ()); /* forged salt: forget */
-      resync (adapter);
       if (st.resyncing)
         continue;
       st.resyncing = true;
@@ -1325,8 +1381,6 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
         return ret;
       continue;
     }
-    gst_buffer_unmap (out, &map);
-    gst_adapter_flush (adapter, total);
     st.resyncing = false;
 
     int64_t lost = session->window.accept (r.seq);
@@ -1347,8 +1401,6 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
       gst_buffer_unref (out);
       continue;
     }
-    GST_BUFFER_PTS (out) = pts;
-    GST_BUFFER_DTS (out) = dts;
     *outbuf = out;
     return GST_FLOW_OK;
   }
