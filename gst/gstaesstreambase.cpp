@@ -732,6 +732,49 @@ reset_stream (GstAesStreamBase *self)
 /* ---------------------------------------------------------------------- */
 /* Buffers */
 
+/* Maps a buffer for the cipher and unmaps it when it goes out of scope. A
+ * buffer of one memory (the usual case) is mapped through that memory,
+ * which skips gst_buffer_map's bookkeeping on the hot path. */
+class BufferMap {
+public:
+  BufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
+  {
+    if (gst_buffer_n_memory (buf) == 1) {
+      mem_ = gst_buffer_peek_memory (buf, 0);
+      ok_ = gst_memory_map (mem_, &info_, flags);
+      if (ok_)
+        return;
+      /* A memory shared with another buffer (a region of a bigger one)
+       * refuses write access; gst_buffer_map swaps in a private copy. */
+      mem_ = nullptr;
+    }
+    ok_ = gst_buffer_map (buf, &info_, flags);
+  }
+  ~BufferMap () { unmap (); }
+  BufferMap (const BufferMap &) = delete;
+  BufferMap &operator= (const BufferMap &) = delete;
+
+  void unmap ()
+  {
+    if (!ok_)
+      return;
+    if (mem_)
+      gst_memory_unmap (mem_, &info_);
+    else
+      gst_buffer_unmap (buf_, &info_);
+    ok_ = false;
+  }
+  bool ok () const { return ok_; }
+  guint8 *data () const { return info_.data; }
+  gsize size () const { return info_.size; }
+
+private:
+  GstBuffer *buf_;
+  GstMemory *mem_ = nullptr;
+  GstMapInfo info_{};
+  bool ok_ = false;
+};
+
 /* aesdec: checks a complete aesstream header and sets up the cipher from
  * it. Returns false after posting an error. */
 static bool
@@ -928,30 +971,30 @@ seal_record (GstAesStreamBase *self, GstBuffer *inbuf, GstBuffer *outbuf)
   r.serialize (header);
   auto nonce = GcmRecord::nonce (st.seq);
 
-  GstMapInfo in, out;
   bool ok;
-  if (in_place) {
-    if (!gst_buffer_map (inbuf, &in, GST_MAP_READWRITE))
-      goto map_failed;
-    ok = st.gcm->seal (
-        nonce.data (), header, sizeof (header), in.data, n, in.data, tag);
-    gst_buffer_unmap (inbuf, &in);
-    if (ok) {
-      gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
-      gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
+  {
+    BufferMap in (inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+    std::optional<BufferMap> out;
+    if (!in_place)
+      out.emplace (outbuf, GST_MAP_WRITE);
+    if (!in.ok () || (out && !out->ok ())) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
+      return GST_FLOW_ERROR;
     }
-  } else {
-    if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
-      goto map_failed;
-    if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-      gst_buffer_unmap (inbuf, &in);
-      goto map_failed;
+    if (in_place) {
+      ok = st.gcm->seal (nonce.data (), header, sizeof (header), in.data (), n,
+          in.data (), tag);
+    } else {
+      std::memcpy (out->data (), header, sizeof (header));
+      ok = st.gcm->seal (nonce.data (), header, sizeof (header), in.data (), n,
+          out->data () + sizeof (header), out->data () + sizeof (header) + n);
     }
-    std::memcpy (out.data, header, sizeof (header));
-    ok = st.gcm->seal (nonce.data (), header, sizeof (header), in.data, n,
-        out.data + sizeof (header), out.data + sizeof (header) + n);
-    gst_buffer_unmap (outbuf, &out);
-    gst_buffer_unmap (inbuf, &in);
+  }
+  if (ok && in_place) {
+    gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
+    gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
+  } else if (ok) {
     gst_buffer_set_size (outbuf, n + GcmRecord::kOverhead);
   }
   if (!ok) {
@@ -961,11 +1004,6 @@ seal_record (GstAesStreamBase *self, GstBuffer *inbuf, GstBuffer *outbuf)
   }
   st.seq++;
   return GST_FLOW_OK;
-
-map_failed:
-  GST_ELEMENT_ERROR (
-      self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
-  return GST_FLOW_ERROR;
 }
 
 /* aesenc mode=gcm at EOS: an empty record flagged final, so that aesdec can
@@ -987,49 +1025,6 @@ final_record (GstAesStreamBase *self)
     return NULL;
   return gst_buffer_new_memdup (rec, sizeof (rec));
 }
-
-/* Maps a buffer for the cipher and unmaps it when it goes out of scope. A
- * buffer of one memory (the usual case) is mapped through that memory,
- * which skips gst_buffer_map's bookkeeping on the hot path. */
-class BufferMap {
-public:
-  BufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
-  {
-    if (gst_buffer_n_memory (buf) == 1) {
-      mem_ = gst_buffer_peek_memory (buf, 0);
-      ok_ = gst_memory_map (mem_, &info_, flags);
-      if (ok_)
-        return;
-      /* A memory shared with another buffer (a region of a bigger one)
-       * refuses write access; gst_buffer_map swaps in a private copy. */
-      mem_ = nullptr;
-    }
-    ok_ = gst_buffer_map (buf, &info_, flags);
-  }
-  ~BufferMap () { unmap (); }
-  BufferMap (const BufferMap &) = delete;
-  BufferMap &operator= (const BufferMap &) = delete;
-
-  void unmap ()
-  {
-    if (!ok_)
-      return;
-    if (mem_)
-      gst_memory_unmap (mem_, &info_);
-    else
-      gst_buffer_unmap (buf_, &info_);
-    ok_ = false;
-  }
-  bool ok () const { return ok_; }
-  guint8 *data () const { return info_.data; }
-  gsize size () const { return info_.size; }
-
-private:
-  GstBuffer *buf_;
-  GstMemory *mem_ = nullptr;
-  GstMapInfo info_{};
-  bool ok_ = false;
-};
 
 static GstFlowReturn
 gst_aes_stream_base_transform (
@@ -1346,17 +1341,21 @@ next_record (GstAesStreamBase *self, GstBuffer **outbuf)
       GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
       GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
       out = gst_buffer_new_allocate (NULL, r.length, NULL);
-      GstMapInfo map;
-      gst_buffer_map (out, &map, GST_MAP_WRITE);
-      const guint8 *rec
-          = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
-      ok = session->gcm->open (nonce.data (), rec, GcmRecord::kHeaderSize,
-          rec + GcmRecord::kHeaderSize, r.length, map.data,
-          rec + GcmRecord::kHeaderSize + r.length);
-      gst_adapter_unmap (adapter);
-      if (!ok)
-        OPENSSL_cleanse (map.data, map.size); /* never let it out */
-      gst_buffer_unmap (out, &map);
+      {
+        std::optional<BufferMap> dst;
+        if (r.length > 0) /* an empty buffer does not map */
+          dst.emplace (out, GST_MAP_WRITE);
+        guint8 *plain = dst ? dst->data () : nullptr;
+        const guint8 *rec
+            = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
+        ok = (!dst || dst->ok ())
+             && session->gcm->open (nonce.data (), rec, GcmRecord::kHeaderSize,
+                 rec + GcmRecord::kHeaderSize, r.length, plain,
+                 rec + GcmRecord::kHeaderSize + r.length);
+        gst_adapter_unmap (adapter);
+        if (!ok && plain != nullptr)
+          OPENSSL_cleanse (plain, r.length); /* never let it out */
+      }
       if (ok) {
         gst_adapter_flush (adapter, total);
         GST_BUFFER_PTS (out) = pts;
