@@ -54,16 +54,6 @@ SecureBytes::clear ()
   bytes_.shrink_to_fit ();
 }
 
-void
-SecureBytes::resize (size_t n)
-{
-  // Growing a std::vector may move the old bytes and free them unwiped, so
-  // resize through a fresh buffer.
-  SecureBytes fresh (n);
-  std::memcpy (fresh.data (), data (), std::min (n, size ()));
-  *this = std::move (fresh);
-}
-
 namespace {
 
 int
@@ -202,19 +192,6 @@ to_hex (const uint8_t *data, size_t n)
     s[2 * i + 1] = digits[data[i] & 15];
   }
   return s;
-}
-
-void
-counter_add (std::array<uint8_t, kBlockSize> *counter, uint64_t blocks)
-{
-  // Big-endian addition over all 128 bits; the carry out of the top byte is
-  // dropped, which is the wrap from ff..ff to 00..00.
-  uint64_t carry = blocks;
-  for (size_t i = kBlockSize; i-- > 0 && carry != 0;) {
-    uint64_t sum = (*counter)[i] + (carry & 0xff);
-    (*counter)[i] = static_cast<uint8_t> (sum);
-    carry = (carry >> 8) + (sum >> 8);
-  }
 }
 
 bool

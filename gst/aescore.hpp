@@ -43,7 +43,6 @@ public:
 
   void clear ();
   SecureBytes clone () const { return SecureBytes (data (), size ()); }
-  void resize (size_t n);
 
   uint8_t *data () { return bytes_.data (); }
   const uint8_t *data () const { return bytes_.data (); }
@@ -71,10 +70,6 @@ bool read_key_file (
 bool parse_iv_hex (std::string_view text, std::array<uint8_t, kBlockSize> *out,
     std::string *error);
 std::string to_hex (const uint8_t *data, size_t n);
-
-// Adds `blocks` to a 128-bit big-endian counter block, wrapping modulo 2^128
-// as OpenSSL's and pycryptodome's CTR implementations do.
-void counter_add (std::array<uint8_t, kBlockSize> *counter, uint64_t blocks);
 
 // Fills `out` from OpenSSL's CSPRNG. Returns false if the generator failed.
 bool random_bytes (uint8_t *out, size_t n);
@@ -106,8 +101,6 @@ public:
       bool pkcs7_per_chunk = false);
   ~Cipher ();
 
-  Mode mode () const { return mode_; }
-  bool encrypting () const { return encrypt_; }
   size_t key_length () const { return key_length_; }
 
   // Upper bound of what update() writes for `n` input bytes.
@@ -115,11 +108,8 @@ public:
   {
     return mode_ == Mode::kCtr ? n : n + kBlockSize;
   }
-  // Upper bound of what finish() writes.
-  size_t max_finish_output () const
-  {
-    return mode_ == Mode::kCtr ? 0 : 2 * kBlockSize;
-  }
+  // Upper bound of what finish() writes, whatever the mode.
+  static constexpr size_t kMaxFinishOutput = 2 * kBlockSize;
 
   // Processes `n` bytes from `in` into `out` and sets how many bytes were
   // written. `out` may equal `in` (in place) but must not partially overlap
@@ -285,7 +275,6 @@ public:
   // counted as lost (a gap adds, a late arrival inside the window subtracts).
   int64_t accept (uint64_t seq);
   bool started () const { return started_; }
-  uint64_t highest () const { return highest_; }
 
 private:
   bool started_ = false;

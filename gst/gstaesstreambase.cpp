@@ -240,6 +240,17 @@ is_encrypt (GstAesStreamBase *self)
   return GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
 }
 
+/* Registers an enum GType once, thread-safely. */
+static GType
+register_enum_once (GType *type, const gchar *name, const GEnumValue *values)
+{
+  if (g_once_init_enter (type)) {
+    GType t = g_enum_register_static (name, values);
+    g_once_init_leave (type, t);
+  }
+  return *type;
+}
+
 GType
 gst_aes_stream_mode_get_type (void)
 {
@@ -262,11 +273,7 @@ gst_aes_stream_mode_get_type (void)
           "gcm"},
       {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAesStreamMode", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum_once (&type, "GstAesStreamMode", values);
 }
 
 GType
@@ -282,11 +289,7 @@ gst_aes_stream_cipher_get_type (void)
           "AES 192 bit cipher key using CBC method", "aes-192-cbc"},
       {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAesStreamCipher", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum_once (&type, "GstAesStreamCipher", values);
 }
 
 GType
@@ -303,11 +306,7 @@ gst_aes_stream_invalid_records_get_type (void)
           "drop such records, count them and post a warning", "drop"},
       {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAesStreamInvalidRecords", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
+  return register_enum_once (&type, "GstAesStreamInvalidRecords", values);
 }
 
 const gchar *
@@ -1008,22 +1007,19 @@ seal_record (GstAesStreamBase *self, GstBuffer *inbuf, GstBuffer *outbuf)
 
 /* aesenc mode=gcm at EOS: an empty record flagged final, so that aesdec can
  * tell a complete stream from a truncated one. */
-static GstBuffer *
-final_record (GstAesStreamBase *self)
+static bool
+final_record (GstAesStreamBase *self, guint8 (&rec)[GcmRecord::kOverhead])
 {
   State &st = get_impl (self)->state;
   GcmRecord r;
   r.flags = GcmRecord::kFlagFinal;
   r.seq = st.seq++;
   r.salt = st.salt;
-  guint8 rec[GcmRecord::kOverhead];
   r.serialize (rec);
   auto nonce = GcmRecord::nonce (r.seq);
-  if (r.seq > GcmRecord::kMaxSeq
-      || !st.gcm->seal (nonce.data (), rec, GcmRecord::kHeaderSize, rec, 0,
-          rec + GcmRecord::kHeaderSize, rec + GcmRecord::kHeaderSize))
-    return NULL;
-  return gst_buffer_new_memdup (rec, sizeof (rec));
+  return r.seq <= GcmRecord::kMaxSeq
+         && st.gcm->seal (nonce.data (), rec, GcmRecord::kHeaderSize, rec, 0,
+             rec + GcmRecord::kHeaderSize, rec + GcmRecord::kHeaderSize);
 }
 
 static GstFlowReturn
@@ -1465,13 +1461,13 @@ drain_gcm (GstAesStreamBase *self)
   if (is_encrypt (self)) {
     if (!st.gcm)
       return TRUE;
-    GstBuffer *fin = final_record (self);
-    if (fin == NULL) {
+    guint8 rec[GcmRecord::kOverhead];
+    if (!final_record (self, rec)) {
       GST_ELEMENT_ERROR (
           self, LIBRARY, FAILED, ("Could not write the final record"), (NULL));
       return FALSE;
     }
-    gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), fin);
+    push_bytes (self, rec, sizeof (rec), (GstBufferFlags)0);
     return TRUE;
   }
   if (!st.adapter)
@@ -1532,7 +1528,7 @@ drain (GstAesStreamBase *self)
     return FALSE;
   }
 
-  guint8 tail[2 * kBlockSize];
+  guint8 tail[Cipher::kMaxFinishOutput];
   gsize written = 0;
   std::string error;
   if (!st.cipher->finish (tail, &written, &error)) {

@@ -99,7 +99,7 @@ run (Cipher &c, const Bytes &in, const std::vector<size_t> &splits,
   for (size_t s : splits)
     feed (std::min (s, in.size () - pos));
   feed (in.size () - pos);
-  Bytes tail (c.max_finish_output () + 1);
+  Bytes tail (Cipher::kMaxFinishOutput + 1);
   size_t written = 0;
   std::string err;
   bool ok = c.finish (tail.data (), &written, &err);
@@ -381,23 +381,6 @@ TEST (Core, ctr_carry_ripples_from_the_low_64_bits)
   EXPECT_EQ (run (*c, Bytes (32, 0), {}), raw_ecb (kKey128, counters));
 }
 
-TEST (Core, counter_add_is_big_endian_and_wraps)
-{
-  std::array<uint8_t, 16> c{};
-  c.fill (0xff);
-  counter_add (&c, 1);
-  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000000000000000000000");
-  c.fill (0);
-  c[15] = 0xfe;
-  counter_add (&c, 0x1000000000000002ull);
-  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000001000000000000100");
-  c.fill (0);
-  for (int i = 8; i < 16; i++)
-    c[i] = 0xff;
-  counter_add (&c, 2);
-  EXPECT_EQ (to_hex (c.data (), 16), "00000000000000010000000000000001");
-}
-
 TEST (Core, restart_reproduces_the_stream)
 {
   Bytes plain = hex (kPlain);
@@ -536,7 +519,6 @@ TEST (Core, secure_bytes_move_leaves_source_empty)
   SecureBytes b = std::move (a);
   EXPECT_TRUE (a.empty ());
   EXPECT_EQ (b.size (), 16u);
-  b.resize (8);
   EXPECT_EQ (to_hex (b.data (), 8), "2b7e151628aed2a6");
 }
 
