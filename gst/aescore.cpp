@@ -439,6 +439,23 @@ StreamHeader::serialize () const
   return out;
 }
 
+std::array<uint8_t, kKeyIdSize>
+key_id (const SecureBytes &key)
+{
+  static const char kLabel[] = "aesstream key id";
+  uint8_t mac[32];
+  size_t mac_len = 0;
+  std::array<uint8_t, kKeyIdSize> out{};
+  if (EVP_Q_mac (nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data (),
+          key.size (), reinterpret_cast<const uint8_t *> (kLabel),
+          sizeof (kLabel) - 1, mac, sizeof (mac), &mac_len)
+      != nullptr) {
+    std::memcpy (out.data (), mac, out.size ());
+  }
+  OPENSSL_cleanse (mac, sizeof (mac));
+  return out;
+}
+
 std::array<uint8_t, StreamHeader::kKeyCheckSize>
 StreamHeader::compute_key_check (
     const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv)

@@ -71,6 +71,14 @@ bool parse_iv_hex (std::string_view text, std::array<uint8_t, kBlockSize> *out,
     std::string *error);
 std::string to_hex (const uint8_t *data, size_t n);
 
+// The key id of a key (docs/format.md): the first 16 bytes of
+// HMAC-SHA256(key, ASCII "aesstream key id"). Self-describing formats carry
+// it so that a reader can tell which key a stream needs (and find it in a
+// keyring) without trying keys. A PRF output reveals nothing about the key;
+// it does reveal that two streams share a key.
+constexpr size_t kKeyIdSize = 16;
+std::array<uint8_t, kKeyIdSize> key_id (const SecureBytes &key);
+
 // Fills `out` from OpenSSL's CSPRNG. Returns false if the generator failed.
 bool random_bytes (uint8_t *out, size_t n);
 

@@ -522,6 +522,24 @@ TEST (Core, secure_bytes_move_leaves_source_empty)
   EXPECT_EQ (to_hex (b.data (), 8), "2b7e151628aed2a6");
 }
 
+// Expected ids computed with Python's hmac module:
+// hmac.new(key, b"aesstream key id", hashlib.sha256).hexdigest()[:32]
+TEST (Core, key_id_is_truncated_hmac_sha256_of_the_label)
+{
+  struct
+  {
+    const char *key, *id;
+  } cases[] = {
+      {"000102030405060708090a0b0c0d0e0f", "fc7087789792436637e8955a364eb3d7"},
+      {kKey128, "24efab2a070e1c7693eb4ce6087932e0"},
+      {kKey256, "4959857e62fa8384c45249d86e3a7848"},
+  };
+  for (const auto &c : cases) {
+    auto id = key_id (key_of (c.key));
+    EXPECT_EQ (to_hex (id.data (), id.size ()), c.id) << c.key;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // AES-GCM: the test cases of McGrew & Viega, "The Galois/Counter Mode of
 // Operation (GCM)", which NIST SP 800-38D's validation refers to.
