@@ -1,4 +1,5 @@
 #include "aescore.hpp"
+#include "keyring.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -133,29 +134,16 @@ read_key_file (const std::string &path, SecureBytes *out, std::string *error)
 {
   // A key file holds at most 64 hex digits and some whitespace; refusing
   // anything large keeps a wrong path (a video, /dev/zero) from being read
-  // whole into memory.
+  // whole into memory. Its permissions are checked too (docs/keys.md).
   constexpr size_t kMaxKeyFile = 4096;
-  std::FILE *f = std::fopen (path.c_str (), "rb");
-  if (f == nullptr) {
-    *error = "cannot open key-file '" + path + "': " + std::strerror (errno);
+  SecureBytes content;
+  if (!read_secret_file (path, "key-file", SecretFilePolicy::kKeyFile,
+          kMaxKeyFile, &content, error)) {
+    if (error->find (" is larger than ") != std::string::npos)
+      error->append ("; it must hold only the key as 32, 48 or 64 hex digits");
     return false;
   }
-  SecureBytes content (kMaxKeyFile + 1);
-  size_t n = std::fread (content.data (), 1, content.size (), f);
-  bool read_error = std::ferror (f) != 0;
-  int saved_errno = errno;
-  std::fclose (f);
-  if (read_error) {
-    *error
-        = "cannot read key-file '" + path + "': " + std::strerror (saved_errno);
-    return false;
-  }
-  if (n > kMaxKeyFile) {
-    *error = "key-file '" + path + "' is larger than "
-             + std::to_string (kMaxKeyFile)
-             + " bytes; it must hold only the key as 32, 48 or 64 hex digits";
-    return false;
-  }
+  size_t n = content.size ();
   const char *text = reinterpret_cast<const char *> (content.data ());
   size_t begin = 0, end = n;
   while (begin < end && is_space (text[begin]))

@@ -13,6 +13,12 @@ import unittest
 
 from Cryptodome.Cipher import AES
 
+# Files the tests write (keys among them) are private, as a user's key files
+# must be: aesenc/aesdec refuse key files that others can read and keyrings
+# that anyone but their owner can access (docs/keys.md). Tests of that
+# refusal chmod their files explicitly.
+os.umask(0o077)
+
 NIST_KEYS = {
     128: "2b7e151628aed2a6abf7158809cf4f3c",
     192: "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",

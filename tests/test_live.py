@@ -78,6 +78,7 @@ class LiveUdp(unittest.TestCase):
         key = os.path.join(tmp, "key")
         with open(key, "w") as f:
             f.write("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4\n")
+        os.chmod(key, 0o600)  # aesenc refuses key files others can read
         recv_port, relay_port = free_udp_port(), free_udp_port()
         relay = Relay(relay_port, recv_port, seed, last=100 if faults else 0)
         relay.start()
