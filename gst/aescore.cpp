@@ -430,7 +430,7 @@ StreamHeader::serialize () const
 std::array<uint8_t, kKeyIdSize>
 key_id (const SecureBytes &key)
 {
-  static const char kLabel[] = "aesstream key id";
+  const auto &kLabel = format::kKeyIdLabel;
   uint8_t mac[32];
   size_t mac_len = 0;
   std::array<uint8_t, kKeyIdSize> out{};
@@ -448,7 +448,7 @@ std::array<uint8_t, StreamHeader::kKeyCheckSize>
 StreamHeader::compute_key_check (
     const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv)
 {
-  static const char kLabel[] = "aesstream key check";
+  const auto &kLabel = format::kKeyCheckLabel;
   uint8_t msg[sizeof (kLabel) - 1 + kBlockSize];
   std::memcpy (msg, kLabel, sizeof (kLabel) - 1);
   std::memcpy (msg + sizeof (kLabel) - 1, iv.data (), iv.size ());
@@ -678,7 +678,7 @@ SecureBytes
 GcmRecord::derive_key (
     const SecureBytes &key, const std::array<uint8_t, kSaltSize> &salt)
 {
-  static const char kInfo[] = "aesstream gcm v1";
+  const auto &kInfo = format::kRecordKdfInfo;
   SecureBytes out (key.size ());
   if (!hkdf_sha256 (key.data (), key.size (), salt.data (), salt.size (),
           reinterpret_cast<const uint8_t *> (kInfo), sizeof (kInfo) - 1,

@@ -11,19 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "format.hpp"
+
 namespace aesstream {
-
-constexpr size_t kBlockSize = 16;
-
-// The modes the core implements. The numeric values appear on the wire (the
-// stream header's mode byte, docs/format.md): never renumber them.
-enum class Mode : uint8_t
-{
-  kCtr = 1,
-  kEcb = 2,
-  kCbc = 3,
-  kGcm = 4, // records, see GcmRecord; not a Cipher mode
-};
 
 const char *mode_name (Mode mode);
 
@@ -76,7 +66,7 @@ std::string to_hex (const uint8_t *data, size_t n);
 // it so that a reader can tell which key a stream needs (and find it in a
 // keyring) without trying keys. A PRF output reveals nothing about the key;
 // it does reveal that two streams share a key.
-constexpr size_t kKeyIdSize = 16;
+constexpr size_t kKeyIdSize = format::kKeyIdSize;
 std::array<uint8_t, kKeyIdSize> key_id (const SecureBytes &key);
 
 // Fills `out` from OpenSSL's CSPRNG. Returns false if the generator failed.
@@ -175,10 +165,10 @@ private:
 // random IV and can check that it was given a stream it understands.
 struct StreamHeader
 {
-  static constexpr size_t kSize = 32;
-  static constexpr size_t kKeyCheckSize = 8;
-  static constexpr uint8_t kVersion = 1;
-  static constexpr std::array<uint8_t, 4> kMagic = {'A', 'E', 'S', 's'};
+  static constexpr size_t kSize = format::kHeaderSize;
+  static constexpr size_t kKeyCheckSize = format::kKeyCheckSize;
+  static constexpr uint8_t kVersion = format::kHeaderVersion;
+  static constexpr std::array<uint8_t, 4> kMagic = format::kStreamMagic;
 
   Mode mode = Mode::kCtr;
   uint8_t key_length = 16;
@@ -214,8 +204,8 @@ bool hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
 // only sets the nonce.
 class Gcm {
 public:
-  static constexpr size_t kNonceSize = 12;
-  static constexpr size_t kTagSize = 16;
+  static constexpr size_t kNonceSize = format::kGcmNonceSize;
+  static constexpr size_t kTagSize = format::kGcmTagSize;
 
   static std::unique_ptr<Gcm> create (
       const SecureBytes &key, bool encrypt, std::string *error);
@@ -239,16 +229,17 @@ private:
 // as associated data, then the ciphertext and a 16-byte tag.
 struct GcmRecord
 {
-  static constexpr size_t kHeaderSize = 24;
-  static constexpr size_t kTagSize = 16;
-  static constexpr size_t kOverhead = kHeaderSize + kTagSize;
-  static constexpr size_t kSaltSize = 10;
-  static constexpr uint8_t kMagic0 = 'A';
-  static constexpr uint8_t kMagic1 = 'g';
-  static constexpr uint8_t kVersion = 1;
-  static constexpr uint8_t kFlagFinal = 0x01; // last record of the stream
-  static constexpr uint64_t kMaxSeq = (uint64_t{1} << 48) - 1;
-  static constexpr uint32_t kMaxLength = 64u << 20;
+  static constexpr size_t kHeaderSize = format::kRecordHeaderSize;
+  static constexpr size_t kTagSize = format::kRecordTagSize;
+  static constexpr size_t kOverhead = format::kRecordOverhead;
+  static constexpr size_t kSaltSize = format::kRecordSaltSize;
+  static constexpr uint8_t kMagic0 = format::kRecordMagic0;
+  static constexpr uint8_t kMagic1 = format::kRecordMagic1;
+  static constexpr uint8_t kVersion = format::kRecordVersion;
+  // Last record of the stream.
+  static constexpr uint8_t kFlagFinal = format::kRecordFlagFinal;
+  static constexpr uint64_t kMaxSeq = format::kRecordMaxSeq;
+  static constexpr uint32_t kMaxLength = format::kRecordMaxLength;
 
   uint8_t flags = 0;
   uint32_t length = 0;

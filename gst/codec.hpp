@@ -1,0 +1,299 @@
+// The per-mode codecs: one class per mode and direction, each owning its
+// state, made by make_codec(), the one place that switches on the mode.
+// Plain C++ over the primitives of aescore.hpp; no GStreamer. Problems are
+// returned as values (a kind and a message written for the user); only the
+// elements turn them into bus errors.
+//
+// Two shapes:
+//  - StreamCodec: a byte stream in, a byte stream out (CTR with or without
+//    header, ECB, CBC). Linear processing is process()/finish(); random
+//    access is seek(), which says where in its input the codec must be fed
+//    from so that its next output byte is a given plaintext offset.
+//  - Record codecs (GcmRecordSealer, GcmRecordOpener): one self-contained
+//    unit at a time (mode=gcm's records).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aescore.hpp"
+#include "format.hpp"
+
+namespace aesstream {
+
+// What went wrong, for the element to report. `message` is complete text
+// for the user (what happened and what to do); it never holds key material.
+struct Problem
+{
+  enum class Kind : uint8_t
+  {
+    kNone = 0,
+    kSettings,    // the configuration cannot work (bad combination)
+    kFormat,      // the input is not what this codec reads (header, mode)
+    kWrongKey,    // the key does not belong to the stream
+    kCorrupt,     // a check on the data failed (padding, length, tag)
+    kTruncated,   // the stream ended before something it owes
+    kUnsupported, // this codec cannot do that (e.g. seek in this mode)
+    kLimit,       // a limit of the format was reached
+    kLibrary,     // OpenSSL or the random generator failed
+  };
+  Kind kind = Kind::kNone;
+  std::string message;
+
+  bool ok () const { return kind == Kind::kNone; }
+  static Problem none () { return Problem (); }
+  static Problem make (Kind kind, std::string message)
+  {
+    Problem p;
+    p.kind = kind;
+    p.message = std::move (message);
+    return p;
+  }
+};
+
+// A read-only view of bytes owned by someone else.
+struct ByteView
+{
+  const uint8_t *data = nullptr;
+  size_t size = 0;
+  bool empty () const { return size == 0; }
+};
+
+// Offsets in a codec's input and output streams that belong together.
+struct Position
+{
+  uint64_t input = 0;  // where feeding resumes, in the codec's input stream
+  uint64_t output = 0; // where the next output byte goes, in its output
+};
+
+// A byte-stream codec.
+//
+// Stream offsets count every byte of the encrypted stream, prefix (stream
+// header, serialized IV) included; plaintext offsets count plaintext bytes.
+// An encoder's input and a decoder's output are plaintext, the other side
+// is the encrypted stream.
+class StreamCodec {
+public:
+  virtual ~StreamCodec () = default;
+  StreamCodec (const StreamCodec &) = delete;
+  StreamCodec &operator= (const StreamCodec &) = delete;
+
+  Mode mode () const { return mode_; }
+  bool encrypting () const { return encrypt_; }
+
+  // -- Linear processing ----------------------------------------------
+
+  // What process() wrote: out[offset, offset + size). `offset` > 0 when the
+  // codec consumed input without output (a header, a serialized IV) or
+  // dropped leading output after a seek; the element trims its buffer to
+  // this range (gst_buffer_resize (buf, offset, size)).
+  struct Output
+  {
+    size_t offset = 0;
+    size_t size = 0;
+  };
+
+  // Upper bound of offset + size for `n` input bytes, in the current state.
+  virtual size_t max_output (size_t n) const = 0;
+  // Whether process() may run with out == in now, i.e. its output never
+  // runs ahead of its input (CTR always; block modes while nothing is
+  // carried and no padding is added).
+  virtual bool in_place_ok () const = 0;
+  // Whether an empty process() result for a non-empty call is still one
+  // output unit (CTR keeps one output buffer per input buffer, even an
+  // empty one; block modes may have nothing to say yet).
+  virtual bool one_output_per_input () const = 0;
+
+  // Consumes all `n` bytes of `in` (n may be 0). `out` has room for
+  // max_output(n) bytes and may equal `in` (when in_place_ok()); it must not
+  // overlap `in` otherwise.
+  virtual Problem process (
+      const uint8_t *in, size_t n, uint8_t *out, Output *result)
+      = 0;
+
+  // End of stream: writes what is still owed (a padded last block) to `out`
+  // (room for kMaxFinishOutput bytes), or reports what is missing (a
+  // truncated header, a partial block, bad padding).
+  static constexpr size_t kMaxFinishOutput = 2 * kBlockSize;
+  virtual Problem finish (uint8_t *out, size_t *written) = 0;
+
+  // Encoders: the bytes that go in front of the output (the stream header,
+  // a serialized IV) while they are still due, given the size of the output
+  // about to be sent; marks them sent. Empty when nothing is due (always
+  // for decoders). A header precedes even an empty stream; a serialized IV
+  // waits for ciphertext.
+  virtual ByteView take_prefix (size_t output_size)
+  {
+    (void)output_size;
+    return ByteView ();
+  }
+
+  // Back to the start of a new stream (after a flush). Encoders with a
+  // random IV draw a new one (reusing it on new data would reuse
+  // keystream); decoders expect the prefix again.
+  virtual Problem restart () = 0;
+
+  // -- Positioning ----------------------------------------------------
+
+  // Bytes in front of the first ciphertext byte (header, serialized IV).
+  size_t prefix_size () const { return prefix_size_; }
+
+  // Makes plaintext offset `plain` the next byte: for an encoder, the next
+  // input byte is plaintext `plain`; for a decoder, the next output byte
+  // is. `at` says where to feed from (at->input) and where the output
+  // lands (at->output). Carried bytes are dropped. A decoder may ask to be
+  // fed from before `plain` (a block start, the previous block as CBC's IV)
+  // and drops the extra output itself. Codecs that cannot be positioned
+  // return kUnsupported with a message that says why.
+  virtual Problem seek (uint64_t plain, Position *at);
+
+  // Stream offset of plaintext byte `plain` (prefix + plain for the
+  // length-preserving layouts of CTR, ECB and CBC).
+  virtual uint64_t stream_offset (uint64_t plain) const
+  {
+    return prefix_size_ + plain;
+  }
+  // Plaintext size of an encrypted stream of `stream_size` bytes, if the
+  // size alone tells (not for CBC, whose padding is known at the end only).
+  virtual std::optional<uint64_t> plain_size (uint64_t stream_size) const;
+
+protected:
+  StreamCodec (Mode mode, bool encrypt, size_t prefix_size)
+      : mode_ (mode), encrypt_ (encrypt), prefix_size_ (prefix_size)
+  {}
+
+private:
+  Mode mode_;
+  bool encrypt_;
+  size_t prefix_size_;
+};
+
+// aesenc mode=gcm: each call seals one buffer as one record
+// (docs/format.md). A stream is a random 80-bit salt (its subkey is derived
+// from it) and record numbers from 0.
+class GcmRecordSealer {
+public:
+  static std::unique_ptr<GcmRecordSealer> create (
+      const SecureBytes &key, Problem *problem);
+
+  // Seals `n` bytes: the 24-byte header to `header`, the ciphertext to `out`
+  // (may equal `in`), the 16-byte tag to `tag`.
+  Problem seal (
+      const uint8_t *in, size_t n, uint8_t *header, uint8_t *out, uint8_t *tag);
+  // The empty final record (kRecordOverhead bytes) that ends a stream.
+  Problem seal_final (uint8_t *record);
+  // A new stream: a new salt, record numbers from 0.
+  Problem restart ();
+
+  const std::array<uint8_t, format::kRecordSaltSize> &salt () const
+  {
+    return salt_;
+  }
+
+private:
+  GcmRecordSealer () = default;
+  SecureBytes key_;
+  std::unique_ptr<Gcm> gcm_;
+  std::array<uint8_t, format::kRecordSaltSize> salt_{};
+  uint64_t seq_ = 0;
+};
+
+// aesdec mode=gcm: opens one whole record at a time and keeps what replay
+// protection needs: a replay window per stream (salt) for the most recent
+// streams. Framing a byte stream into records is the caller's (it knows
+// buffers); the verdict says what to count.
+class GcmRecordOpener {
+public:
+  static std::unique_ptr<GcmRecordOpener> create (
+      const SecureBytes &key, Problem *problem);
+
+  struct Verdict
+  {
+    enum class Kind
+    {
+      kAccepted, // authentic and new: plaintext written
+      kRejected, // malformed or failed authentication
+      kReplayed, // a duplicate, or too old for the replay window
+    };
+    Kind kind = Kind::kRejected;
+    uint64_t seq = 0;
+    uint32_t length = 0;          // plaintext bytes written (kAccepted)
+    bool final = false;           // the stream's final record (kAccepted)
+    int64_t lost = 0;             // change in the count of missing records
+    std::string why;              // for the user (kRejected, kReplayed)
+    bool library_failure = false; // a subkey could not be derived
+  };
+
+  // Opens the record rec[0, n): n must be the record's full size (header
+  // length + overhead). The plaintext goes to `plain` (room for n -
+  // kRecordOverhead bytes; may be rec + kRecordHeaderSize, in place). When
+  // the verdict is not kAccepted, `plain` holds no plaintext (wiped).
+  Verdict open (const uint8_t *rec, size_t n, uint8_t *plain);
+
+  // Whether any stream authenticated, and whether the most recent one ended
+  // with its final record (a complete file).
+  bool any_stream () const { return !sessions_.empty (); }
+  bool final_seen () const
+  {
+    return !sessions_.empty () && sessions_.front ().final_seen;
+  }
+
+  // Streams (salts) whose replay windows are kept.
+  static constexpr size_t kMaxSessions = 4;
+
+private:
+  struct Session
+  {
+    std::array<uint8_t, format::kRecordSaltSize> salt{};
+    std::unique_ptr<Gcm> gcm;
+    ReplayWindow window;
+    bool final_seen = false;
+  };
+  GcmRecordOpener () = default;
+  Session *session_for (const std::array<uint8_t, format::kRecordSaltSize> &);
+
+  SecureBytes key_;
+  std::vector<Session> sessions_; // most recent first
+};
+
+// Everything a codec is made from: a snapshot of the element's settings.
+struct CodecConfig
+{
+  Mode mode = Mode::kCtr;
+  bool encrypt = true;
+  // The key; the codec keeps a copy only where it needs one later (header
+  // key checks, GCM subkeys), wiped when the codec goes.
+  const SecureBytes *key = nullptr;
+  // CTR: raw CTR from this counter block, no header. CBC: the IV.
+  std::optional<std::array<uint8_t, kBlockSize>> iv;
+  // CBC (gst-plugins-bad): the IV travels as the first 16 bytes.
+  bool serialize_iv = false;
+  // CBC (gst-plugins-bad): PKCS#7 on every buffer instead of at the end.
+  bool per_buffer_padding = false;
+  // Decoders of CTR with header: the header, when the caller has already
+  // read it (format detection, key lookup by id, pull mode). The codec
+  // then knows its IV at once (seek works before any input) and still
+  // expects the stream from offset 0, header included.
+  std::optional<StreamHeader> header;
+};
+
+// The codec of one mode and direction: exactly one member is set.
+struct Codec
+{
+  std::unique_ptr<StreamCodec> stream;     // CTR, ECB, CBC
+  std::unique_ptr<GcmRecordSealer> sealer; // mode=gcm, encrypting
+  std::unique_ptr<GcmRecordOpener> opener; // mode=gcm, decrypting
+};
+
+// Checks the configuration and builds the codec; the only switch on the
+// mode. Problems: kSettings (a combination that cannot work, message names
+// the properties), kWrongKey/kFormat (a given header that does not fit the
+// key or mode), kLibrary.
+Problem make_codec (const CodecConfig &config, Codec *out);
+
+} // namespace aesstream

@@ -1,0 +1,94 @@
+// Facts about the bytes on the wire (docs/format.md), stated once. The
+// codecs, the typefinder and the tests all read them from here, so a magic,
+// a size or a mode byte cannot differ between the writer and a reader.
+// Nothing here depends on OpenSSL or GStreamer.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace aesstream {
+
+constexpr size_t kBlockSize = 16;
+
+// The modes. The numeric values appear on the wire (the stream header's mode
+// byte): never renumber them.
+enum class Mode : uint8_t
+{
+  kCtr = 1,
+  kEcb = 2,
+  kCbc = 3,
+  kGcm = 4, // live records (GcmRecord)
+};
+
+namespace format {
+
+// AES key lengths in bytes (AES-128/192/256).
+constexpr std::array<size_t, 3> kKeyLengths = {16, 24, 32};
+constexpr bool
+is_key_length (size_t n)
+{
+  return n == 16 || n == 24 || n == 32;
+}
+
+// The key id (HMAC-SHA256(key, kKeyIdLabel), first kKeyIdSize bytes).
+constexpr size_t kKeyIdSize = 16;
+constexpr char kKeyIdLabel[] = "aesstream key id";
+
+// The aesstream stream header (version 1): written in front of CTR
+// ciphertext when no iv was configured.
+//   0  4  magic "AESs"
+//   4  1  version (1)
+//   5  1  mode byte (Mode)
+//   6  1  key length in bytes
+//   7  1  header length (32)
+//   8 16  IV (initial counter block)
+//  24  8  key check: HMAC-SHA256(key, kKeyCheckLabel || IV), first 8 bytes
+constexpr std::array<uint8_t, 4> kStreamMagic = {'A', 'E', 'S', 's'};
+constexpr uint8_t kHeaderVersion = 1;
+constexpr size_t kHeaderSize = 32;
+constexpr size_t kHeaderVersionOffset = 4;
+constexpr size_t kHeaderModeOffset = 5;
+constexpr size_t kHeaderKeyLengthOffset = 6;
+constexpr size_t kHeaderLengthOffset = 7;
+constexpr size_t kHeaderIvOffset = 8;
+constexpr size_t kHeaderKeyCheckOffset = 24;
+constexpr size_t kKeyCheckSize = 8;
+constexpr char kKeyCheckLabel[] = "aesstream key check";
+
+// CBC with serialize-iv: the bare IV in front of the ciphertext.
+constexpr size_t kSerializedIvSize = kBlockSize;
+
+// The GCM record (mode=gcm):
+//   0  2  magic "Ag"
+//   2  1  version (1)
+//   3  1  flags (kRecordFlagFinal)
+//   4  4  payload length, big-endian
+//   8  6  sequence number, big-endian
+//  14 10  salt (per stream)
+//  24  n  ciphertext
+//  24+n 16 tag
+// The 24 header bytes are the associated data.
+constexpr uint8_t kRecordMagic0 = 'A';
+constexpr uint8_t kRecordMagic1 = 'g';
+constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kRecordFlagFinal = 0x01;
+constexpr size_t kRecordHeaderSize = 24;
+constexpr size_t kRecordTagSize = 16;
+constexpr size_t kRecordOverhead = kRecordHeaderSize + kRecordTagSize;
+constexpr size_t kRecordSaltSize = 10;
+constexpr size_t kRecordLengthOffset = 4;
+constexpr size_t kRecordSeqOffset = 8;
+constexpr size_t kRecordSaltOffset = 14;
+constexpr uint64_t kRecordMaxSeq = (uint64_t{1} << 48) - 1;
+constexpr uint32_t kRecordMaxLength = 64u << 20;
+// HKDF info of the per-stream subkey.
+constexpr char kRecordKdfInfo[] = "aesstream gcm v1";
+
+// GCM nonce and tag sizes (96-bit nonces, 128-bit tags).
+constexpr size_t kGcmNonceSize = 12;
+constexpr size_t kGcmTagSize = 16;
+
+} // namespace format
+} // namespace aesstream
