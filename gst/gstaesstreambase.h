@@ -1,6 +1,7 @@
-/* GstAesStreamBase: what aesenc and aesdec share (properties, key handling,
- * per-stream state, buffer processing). Abstract; see gstaesstreamenc.cpp and
- * gstaesstreamdec.cpp for the elements. */
+/* GstAesStreamBase: what aesenc and aesdec really share: the settings
+ * (properties, validation, key loading), buffer mapping and output
+ * allocation. Abstract; each element owns its direction (codec, prefix,
+ * events, end of stream): see gstaesstreamenc.cpp and gstaesstreamdec.cpp. */
 #pragma once
 
 #include <gst/base/gstbasetransform.h>
@@ -12,11 +13,23 @@ G_BEGIN_DECLS
 G_DECLARE_DERIVABLE_TYPE (GstAesStreamBase, gst_aes_stream_base, GST,
     AES_STREAM_BASE, GstBaseTransform)
 
+/* The checked settings of one stream (gstaesstreamprivate.hpp). */
+typedef struct _GstAesStreamSnapshot GstAesStreamSnapshot;
+
 struct _GstAesStreamBaseClass
 {
   GstBaseTransformClass parent_class;
   /* TRUE for aesenc, FALSE for aesdec; set in class_init. */
   gboolean encrypt;
+  /* The element's debug category; the shared code logs there too, so that
+   * everything an element does shows under its own name. */
+  GstDebugCategory *debug;
+  /* start(): the settings were checked and the key loaded; build the
+   * stream's state (its codec) from them, or post an error and fail. */
+  gboolean (*start_stream) (
+      GstAesStreamBase *self, const GstAesStreamSnapshot *settings);
+  /* stop(): drop every piece of the stream's state. */
+  void (*stop_stream) (GstAesStreamBase *self);
 };
 
 typedef enum
@@ -42,26 +55,20 @@ typedef enum
 #define GST_TYPE_AES_STREAM_CIPHER (gst_aes_stream_cipher_get_type ())
 GType gst_aes_stream_cipher_get_type (void);
 
-/* aesdec mode=gcm: what happens to a record that is not accepted. */
-typedef enum
-{
-  GST_AES_STREAM_INVALID_RECORDS_AUTO = 0,
-  GST_AES_STREAM_INVALID_RECORDS_ERROR = 1,
-  GST_AES_STREAM_INVALID_RECORDS_DROP = 2,
-} GstAesStreamInvalidRecords;
-
-#define GST_TYPE_AES_STREAM_INVALID_RECORDS                                    \
-  (gst_aes_stream_invalid_records_get_type ())
-GType gst_aes_stream_invalid_records_get_type (void);
-
-/* Installs aesdec's GCM properties (invalid-records and the read-only
- * record counters) on a subclass. */
-void gst_aes_stream_base_install_decoder_properties (GObjectClass *klass);
+/* Registers an enum GType once, thread-safely. */
+GType gst_aes_stream_register_enum (
+    GType *type, const gchar *name, const GEnumValue *values);
 
 /* The caps aesenc puts on ciphertext; aesdec reads them. */
 #define GST_AES_STREAM_ENCRYPTED_CAPS_NAME "application/x-aes-encrypted"
 
 /* The configured mode as its lower-case name ("ctr"), as caps carry it. */
 const gchar *gst_aes_stream_base_mode_name (GstAesStreamBase *self);
+
+/* For a subclass's own properties: TRUE (after a warning on the bus) if the
+ * element is running and the change must be refused. Call it with the
+ * object lock NOT held. */
+gboolean gst_aes_stream_base_refuse_while_running (
+    GstAesStreamBase *self, GParamSpec *pspec);
 
 G_END_DECLS

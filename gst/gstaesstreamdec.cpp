@@ -13,6 +13,10 @@
  * are set on the output; otherwise the output has no caps and downstream
  * typefinding (decodebin) recognises the plaintext.
  *
+ * This file holds everything aesdec does with a stream: reading the prefix
+ * (through the codec), GCM record framing and opening, the invalid-records
+ * policy and the record counters, and what is checked at end of stream.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=video.webm.aes ! aesdec key-file=my.key ! \
@@ -25,14 +29,89 @@
 
 #include "gstaesstreamdec.h"
 
+#include <gst/base/gstadapter.h>
+
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <openssl/crypto.h>
+
+#include "gstaesstreamprivate.hpp"
 
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_dec_debug);
 #define GST_CAT_DEFAULT gst_aes_stream_dec_debug
 
+using aesstream::GcmRecord;
+using aesstream::GcmRecordOpener;
+using aesstream::Problem;
+using aesstream::StreamCodec;
+namespace format = aesstream::format;
+
+enum
+{
+  PROP_0,
+  PROP_INVALID_RECORDS,
+  PROP_RECORDS_ACCEPTED,
+  PROP_RECORDS_LOST,
+  PROP_RECORDS_REPLAYED,
+  PROP_RECORDS_REJECTED,
+};
+
+#define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
+
+struct AdapterDeleter
+{
+  void operator() (GstAdapter *a) const { g_object_unref (a); }
+};
+
+/* Everything that exists only while the element is started. */
+struct DecState
+{
+  /* codec.stream (CTR, ECB, CBC) or codec.opener (GCM records). */
+  aesstream::Codec codec;
+  /* An error was posted: refuse everything until the next start. */
+  bool failed = false;
+
+  /* mode=gcm: bytes not yet framed into records, the resolved policy for
+   * bad records, when the last warning was posted. */
+  std::unique_ptr<GstAdapter, AdapterDeleter> adapter;
+  GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
+  gint64 last_warning = 0;
+  /* After a bad record, until one authenticates again: the bytes skipped
+   * to find the next record belong to the bad one and are not counted
+   * again. */
+  bool resyncing = false;
+};
+
+/* mode=gcm counters, readable while streaming. */
+struct Counters
+{
+  std::atomic<guint64> accepted{0}, replayed{0}, rejected{0};
+  std::atomic<gint64> lost{0};
+  void reset ()
+  {
+    accepted = 0;
+    replayed = 0;
+    rejected = 0;
+    lost = 0;
+  }
+};
+
+struct DecImpl
+{
+  /* Settings (under the object lock). */
+  GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
+  DecState state;
+  Counters counters;
+};
+
 struct _GstAesStreamDec
 {
   GstAesStreamBase parent;
+  DecImpl *impl;
 };
 
 G_DEFINE_TYPE (GstAesStreamDec, gst_aes_stream_dec, GST_TYPE_AES_STREAM_BASE);
@@ -40,6 +119,94 @@ G_DEFINE_TYPE (GstAesStreamDec, gst_aes_stream_dec, GST_TYPE_AES_STREAM_BASE);
  * decodebin on every stream it plugs. The elements are picked by name. */
 GST_ELEMENT_REGISTER_DEFINE (
     aesdec, "aesdec", GST_RANK_NONE, GST_TYPE_AES_STREAM_DEC);
+
+/* The base class's generate_output, kept to forward to (see
+ * gst_aes_stream_dec_generate_output). */
+static GstFlowReturn (*parent_generate_output) (
+    GstBaseTransform *trans, GstBuffer **outbuf);
+
+/* The streaming thread's view of the element, without a checked cast (the
+ * base class calls us with our own instance only). */
+static inline DecImpl *
+impl_of (GstBaseTransform *trans)
+{
+  return reinterpret_cast<GstAesStreamDec *> (trans)->impl;
+}
+
+GType
+gst_aes_stream_invalid_records_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_AES_STREAM_INVALID_RECORDS_AUTO,
+          "error for non-live input (files), drop for live input", "auto"},
+      {GST_AES_STREAM_INVALID_RECORDS_ERROR,
+          "post an error and stop at the first record that is not accepted",
+          "error"},
+      {GST_AES_STREAM_INVALID_RECORDS_DROP,
+          "drop such records, count them and post a warning", "drop"},
+      {0, NULL, NULL},
+  };
+  return gst_aes_stream_register_enum (
+      &type, "GstAesStreamInvalidRecords", values);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Properties (aesdec's own; the shared ones are the base class's) */
+
+static void
+gst_aes_stream_dec_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (object);
+  if (gst_aes_stream_base_refuse_while_running (
+          GST_AES_STREAM_BASE (self), pspec))
+    return;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_INVALID_RECORDS:
+      self->impl->invalid_records
+          = static_cast<GstAesStreamInvalidRecords> (g_value_get_enum (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_aes_stream_dec_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (object);
+  const Counters &c = self->impl->counters;
+  switch (prop_id) {
+    case PROP_INVALID_RECORDS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->impl->invalid_records);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RECORDS_ACCEPTED:
+      g_value_set_uint64 (value, c.accepted);
+      break;
+    case PROP_RECORDS_LOST:
+      g_value_set_uint64 (value, (guint64)MAX (c.lost.load (), 0));
+      break;
+    case PROP_RECORDS_REPLAYED:
+      g_value_set_uint64 (value, c.replayed);
+      break;
+    case PROP_RECORDS_REJECTED:
+      g_value_set_uint64 (value, c.rejected);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Caps */
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -102,15 +269,530 @@ handle_caps (GstAesStreamDec *self, GstCaps *caps)
   return gst_pad_push_event (trans->srcpad, gst_event_new_caps (out));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Start / stop */
+
+static gboolean
+gst_aes_stream_dec_start_stream (
+    GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
+{
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (base);
+  DecState st;
+  Problem p = aesstream::make_codec (settings->codec_config (), &st.codec);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return FALSE;
+  }
+  if (settings->serialize_iv && settings->iv)
+    GST_INFO_OBJECT (self, "serialize-iv: the iv property is not used, the "
+                           "stream carries the IV");
+  if (st.codec.opener) {
+    st.adapter.reset (gst_adapter_new ());
+    GST_OBJECT_LOCK (self);
+    st.invalid_records = self->impl->invalid_records;
+    GST_OBJECT_UNLOCK (self);
+    self->impl->counters.reset ();
+  }
+  self->impl->state = std::move (st);
+  return TRUE;
+}
+
+static void
+gst_aes_stream_dec_stop_stream (GstAesStreamBase *base)
+{
+  GST_AES_STREAM_DEC (base)->impl->state = DecState ();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Byte-stream modes (CTR, ECB, CBC): one output per input at most */
+
+static GstFlowReturn
+gst_aes_stream_dec_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
+{
+  StreamCodec &codec = *impl_of (trans)->state.codec.stream;
+  return gst_aes_stream_base_prepare_output (trans, inbuf, codec.in_place_ok (),
+      codec.max_output (gst_buffer_get_size (inbuf)), outbuf);
+}
+
+static GstFlowReturn
+gst_aes_stream_dec_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  DecState &st = impl_of (trans)->state;
+  if (G_UNLIKELY (st.failed))
+    return GST_FLOW_ERROR;
+  StreamCodec &codec = *st.codec.stream;
+  StreamCodec::Output r;
+  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  if (G_UNLIKELY (!p.ok ())) {
+    st.failed = true;
+    GST_AES_STREAM_POST_PROBLEM (trans, p);
+    return GST_FLOW_ERROR;
+  }
+  if (G_UNLIKELY (r.offset > 0 && r.size == 0))
+    GST_DEBUG_OBJECT (trans, "read the stream's prefix");
+  /* CTR keeps one output buffer per input buffer, even an empty one;
+   * block modes may have nothing to say yet, and no mode has when a
+   * buffer held only prefix bytes. */
+  if (r.size == 0 && (!codec.one_output_per_input () || r.offset > 0))
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  return GST_FLOW_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* mode=gcm: framing, the invalid-records policy, counters */
+
+enum class Bad
+{
+  kRejected, /* malformed, truncated, or failed authentication */
+  kReplayed, /* a record already received, or too old for the window */
+  kLost,     /* records missing (only an error in error mode) */
+};
+
+/* Decides, once, what "auto" means here: drop for live input (a network
+ * source), error otherwise (a file). */
+static void
+resolve_invalid_records (GstAesStreamDec *self, DecState &st)
+{
+  if (st.invalid_records != GST_AES_STREAM_INVALID_RECORDS_AUTO)
+    return;
+  gboolean live = FALSE;
+  GstQuery *q = gst_query_new_latency ();
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
+    gst_query_parse_latency (q, &live, NULL, NULL);
+  gst_query_unref (q);
+  st.invalid_records = live ? GST_AES_STREAM_INVALID_RECORDS_DROP
+                            : GST_AES_STREAM_INVALID_RECORDS_ERROR;
+  GST_INFO_OBJECT (self, "invalid-records=auto: %s input, so %s",
+      live ? "live" : "non-live", live ? "drop" : "error");
+}
+
+/* The counters as fields of a message's details structure (the message
+ * owns the structure it builds from them). */
+#define COUNTER_FIELDS(impl)                                                   \
+  "accepted", G_TYPE_UINT64, (guint64)(impl)->counters.accepted.load (),       \
+      "lost", G_TYPE_UINT64,                                                   \
+      (guint64)MAX ((impl)->counters.lost.load (), (gint64)0), "replayed",     \
+      G_TYPE_UINT64, (guint64)(impl)->counters.replayed.load (), "rejected",   \
+      G_TYPE_UINT64, (guint64)(impl)->counters.rejected.load (), NULL
+
+/* Counts a record that was not accepted and applies the policy: error (and
+ * stop) or drop with a warning. Warnings are limited to one a second so
+ * that an attack cannot flood the bus; the counters are always exact. */
+static GstFlowReturn
+bad_record (
+    GstAesStreamDec *self, Bad kind, guint64 count, const std::string &why)
+{
+  DecImpl *impl = self->impl;
+  DecState &st = impl->state;
+  switch (kind) {
+    case Bad::kRejected:
+      impl->counters.rejected += count;
+      break;
+    case Bad::kReplayed:
+      impl->counters.replayed += count;
+      break;
+    case Bad::kLost:
+      break; /* counted by the replay window already */
+  }
+  if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR) {
+    st.failed = true;
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECRYPT, ("%s", why.c_str ()),
+        (NULL), (COUNTER_FIELDS (impl)));
+    return GST_FLOW_ERROR;
+  }
+  if (kind == Bad::kLost)
+    return GST_FLOW_OK; /* loss is normal on live transports: no warning */
+  gint64 now = g_get_monotonic_time ();
+  if (st.last_warning == 0 || now - st.last_warning >= G_USEC_PER_SEC) {
+    st.last_warning = now;
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECRYPT,
+        ("Dropped a record: %s (records accepted %" G_GUINT64_FORMAT
+         ", lost %" G_GINT64_FORMAT ", replayed %" G_GUINT64_FORMAT
+         ", rejected %" G_GUINT64_FORMAT ")",
+            why.c_str (), (guint64)impl->counters.accepted.load (),
+            MAX (impl->counters.lost.load (), (gint64)0),
+            (guint64)impl->counters.replayed.load (),
+            (guint64)impl->counters.rejected.load ()),
+        (NULL), (COUNTER_FIELDS (impl)));
+  } else {
+    GST_DEBUG_OBJECT (self, "dropped a record: %s", why.c_str ());
+  }
+  return GST_FLOW_OK;
+}
+
+/* After a bad record: skip a byte and look for the next record start, so
+ * that both packet transports (a record per buffer) and byte streams
+ * recover. */
+static void
+resync (GstAdapter *adapter)
+{
+  gst_adapter_flush (adapter, 1);
+  gsize avail = gst_adapter_available (adapter);
+  if (avail < 4)
+    return;
+  /* "Ag", version 1, flags 0 or 1. */
+  gssize off = gst_adapter_masked_scan_uint32 (adapter, 0xfffffffe,
+      (guint32)format::kRecordMagic0 << 24
+          | (guint32)format::kRecordMagic1 << 16
+          | (guint32)format::kRecordVersion << 8,
+      0, avail);
+  gst_adapter_flush (adapter, off >= 0 ? (gsize)off : avail - 3);
+}
+
+/* The size of the record `buf` holds if it is exactly one well-formed
+ * record, else 0. */
+static gsize
+whole_record_size (GstBuffer *buf)
+{
+  guint8 h[format::kRecordHeaderSize];
+  if (gst_buffer_extract (buf, 0, h, sizeof (h)) != sizeof (h))
+    return 0;
+  GcmRecord r;
+  std::string error;
+  gsize total = 0;
+  if (GcmRecord::parse (h, &r, &error))
+    total = r.length + format::kRecordOverhead;
+  return gst_buffer_get_size (buf) == total ? total : 0;
+}
+
+/* Opens a buffer that is exactly one record (the usual packet case): in
+ * place when it is writable, the payload passed on as a region of it (no
+ * copy). Takes `whole`. On acceptance, *out holds the payload with the
+ * record's timestamps. */
+static GcmRecordOpener::Verdict
+open_whole_buffer (DecState &st, GstBuffer *whole, GstBuffer **out)
+{
+  GcmRecordOpener::Verdict v;
+  const gsize length = gst_buffer_get_size (whole) - format::kRecordOverhead;
+  const bool in_place = gst_buffer_is_writable (whole)
+                        && gst_buffer_is_all_memory_writable (whole);
+  GstBuffer *dst_buf
+      = in_place ? NULL : gst_buffer_new_allocate (NULL, length, NULL);
+  {
+    GstAesStreamBufferMap rec (
+        whole, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+    std::optional<GstAesStreamBufferMap> dst;
+    if (!in_place && length > 0) /* an empty buffer does not map */
+      dst.emplace (dst_buf, GST_MAP_WRITE);
+    guint8 *plain = in_place ? rec.data () + format::kRecordHeaderSize
+                    : dst    ? dst->data ()
+                             : nullptr;
+    if (rec.ok () && (!dst || dst->ok ()))
+      v = st.codec.opener->open (rec.data (), rec.size (), plain);
+    else
+      v.why = "could not map the record";
+  }
+  if (v.kind == GcmRecordOpener::Verdict::Kind::kAccepted) {
+    if (in_place)
+      dst_buf = gst_buffer_copy_region (whole,
+          (GstBufferCopyFlags)(GST_BUFFER_COPY_METADATA
+                               | GST_BUFFER_COPY_MEMORY),
+          format::kRecordHeaderSize, length);
+    /* (A region that does not start at 0 gets no timestamps of its own.) */
+    GST_BUFFER_PTS (dst_buf) = GST_BUFFER_PTS (whole);
+    GST_BUFFER_DTS (dst_buf) = GST_BUFFER_DTS (whole);
+    *out = dst_buf;
+  } else if (dst_buf != NULL) {
+    gst_buffer_unref (dst_buf);
+  }
+  gst_buffer_unref (whole);
+  return v;
+}
+
+/* Opens the record at the front of the adapter (split over buffers, or
+ * several in one: byte streams), `total` bytes long, into a new buffer;
+ * consumes it on acceptance or replay, resyncs after a rejection. */
+static GcmRecordOpener::Verdict
+open_from_adapter (DecState &st, gsize total, GstBuffer **out)
+{
+  GstAdapter *adapter = st.adapter.get ();
+  const gsize length = total - format::kRecordOverhead;
+  GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
+  GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, length, NULL);
+  GcmRecordOpener::Verdict v;
+  {
+    std::optional<GstAesStreamBufferMap> dst;
+    if (length > 0) /* an empty buffer does not map */
+      dst.emplace (buf, GST_MAP_WRITE);
+    const guint8 *rec
+        = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
+    if (!dst || dst->ok ())
+      v = st.codec.opener->open (rec, total, dst ? dst->data () : nullptr);
+    else
+      v.why = "could not map the record";
+    gst_adapter_unmap (adapter);
+  }
+  if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected) {
+    resync (adapter);
+    gst_buffer_unref (buf);
+    return v;
+  }
+  gst_adapter_flush (adapter, total);
+  if (v.kind == GcmRecordOpener::Verdict::Kind::kAccepted) {
+    GST_BUFFER_PTS (buf) = pts;
+    GST_BUFFER_DTS (buf) = dts;
+    *out = buf;
+  } else {
+    gst_buffer_unref (buf);
+  }
+  return v;
+}
+
+/* Applies the policy to a verdict. Returns OK with *outbuf set to the
+ * payload to push, or NULL when there is nothing to push for this record. */
+static GstFlowReturn
+handle_verdict (GstAesStreamDec *self, const GcmRecordOpener::Verdict &v,
+    GstBuffer **outbuf)
+{
+  DecImpl *impl = self->impl;
+  DecState &st = impl->state;
+  using Kind = GcmRecordOpener::Verdict::Kind;
+  if (v.library_failure) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", v.why.c_str ()), (NULL));
+    st.failed = true;
+    return GST_FLOW_ERROR;
+  }
+  if (v.kind == Kind::kReplayed)
+    return bad_record (self, Bad::kReplayed, 1, v.why);
+  if (v.kind == Kind::kRejected) {
+    if (st.resyncing)
+      return GST_FLOW_OK;
+    st.resyncing = true;
+    return bad_record (self, Bad::kRejected, 1, v.why);
+  }
+  st.resyncing = false;
+  impl->counters.accepted++;
+  impl->counters.lost += v.lost;
+  if (v.lost > 0) {
+    GstFlowReturn ret = bad_record (self, Bad::kLost, (guint64)v.lost,
+        std::to_string (v.lost) + " record(s) missing before record "
+            + std::to_string (v.seq) + ": removed or lost");
+    if (ret != GST_FLOW_OK) {
+      gst_buffer_unref (*outbuf);
+      *outbuf = NULL;
+      return ret;
+    }
+  }
+  if (v.length == 0) { /* the final record, or an empty buffer */
+    gst_buffer_unref (*outbuf);
+    *outbuf = NULL;
+  }
+  return GST_FLOW_OK;
+}
+
+/* Takes the next complete record from the adapter. Returns OK with
+ * *outbuf NULL when more input is needed. */
+static GstFlowReturn
+next_record (GstAesStreamDec *self, GstBuffer **outbuf)
+{
+  DecState &st = self->impl->state;
+  GstAdapter *adapter = st.adapter.get ();
+  *outbuf = NULL;
+
+  for (;;) {
+    gsize avail = gst_adapter_available (adapter);
+    if (avail < format::kRecordHeaderSize)
+      return GST_FLOW_OK;
+    guint8 h[format::kRecordHeaderSize];
+    gst_adapter_copy (adapter, h, 0, sizeof (h));
+    GcmRecord r;
+    std::string error;
+    if (!GcmRecord::parse (h, &r, &error)) {
+      resync (adapter);
+      if (st.resyncing)
+        continue;
+      st.resyncing = true;
+      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1, error);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
+    gsize total = r.length + format::kRecordOverhead;
+    if (avail < total)
+      return GST_FLOW_OK;
+
+    GstBuffer *out = NULL;
+    GcmRecordOpener::Verdict v;
+    if (gst_adapter_available_fast (adapter) == total) {
+      /* The record is one whole buffer that had to wait in the adapter
+       * (behind a partial record that turned out bogus). */
+      GstBuffer *whole = gst_adapter_take_buffer (adapter, total);
+      v = open_whole_buffer (st, whole, &out);
+      /* The bad record was exactly this buffer: the next one starts
+       * afresh, nothing to resynchronise. */
+      if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
+        st.resyncing = false;
+    } else {
+      v = open_from_adapter (st, total, &out);
+    }
+    GstFlowReturn ret = handle_verdict (self, v, &out);
+    if (ret != GST_FLOW_OK || out != NULL) {
+      *outbuf = out;
+      return ret;
+    }
+  }
+}
+
+static GstFlowReturn
+generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  DecState &st = self->impl->state;
+  *outbuf = NULL;
+  if (st.failed)
+    return GST_FLOW_ERROR;
+  resolve_invalid_records (self, st);
+  GstBuffer *in = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (in == NULL)
+    return next_record (self, outbuf);
+
+  GstAdapter *adapter = st.adapter.get ();
+  gsize whole = whole_record_size (in);
+  if (whole > 0 && gst_adapter_available (adapter) > 0) {
+    /* A packet transport with a damaged length field leaves a record
+     * waiting for bytes that belong to the next packets. A buffer that is
+     * itself exactly one well-formed record shows the waiting one was
+     * bogus. */
+    gst_adapter_clear (adapter);
+    if (!st.resyncing) {
+      GstFlowReturn ret = bad_record (self, Bad::kRejected, 1,
+          "a record was cut short by the next packet (damaged length)");
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (in);
+        return ret;
+      }
+    }
+    st.resyncing = false;
+  }
+  if (whole > 0) {
+    /* The usual packet case: the buffer is one record. No adapter. */
+    GcmRecordOpener::Verdict v = open_whole_buffer (st, in, outbuf);
+    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
+      st.resyncing = false;
+    return handle_verdict (self, v, outbuf);
+  }
+  gst_adapter_push (adapter, in);
+  return next_record (self, outbuf);
+}
+
+/* GstBaseTransform calls this for every buffer of every mode. Only GCM
+ * records need more than one output per input; every other mode goes
+ * straight on to the base class's path at the cost of this one test. */
+static GstFlowReturn
+gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  if (G_LIKELY (!impl_of (trans)->state.codec.opener))
+    return parent_generate_output (trans, outbuf);
+  return generate_records (reinterpret_cast<GstAesStreamDec *> (trans), outbuf);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events */
+
+/* mode=gcm at EOS: bytes left over are a truncated record; a stream that
+ * never sent its final record was cut short (an error for files, where
+ * nothing should be missing). */
+static gboolean
+drain_records (GstAesStreamDec *self, DecState &st)
+{
+  DecImpl *impl = self->impl;
+  resolve_invalid_records (self, st);
+  gsize left = gst_adapter_available (st.adapter.get ());
+  if (left > 0) {
+    gst_adapter_clear (st.adapter.get ());
+    if (!st.resyncing
+        && bad_record (self, Bad::kRejected, 1,
+               "the stream ends inside a record (" + std::to_string (left)
+                   + " bytes left): it is truncated")
+               != GST_FLOW_OK)
+      return FALSE;
+  }
+  if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR
+      && !st.codec.opener->final_seen ()) {
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECRYPT,
+        ("%s", !st.codec.opener->any_stream ()
+                   ? "The input holds no mode=gcm record at all."
+                   : "The stream ended without its final record: it was "
+                     "truncated (records at the end are missing)."),
+        (NULL), (COUNTER_FIELDS (impl)));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* At EOS: what the codec still holds (a last block) goes out; what is
+ * missing (a header, a partial block, bad padding, records) is an error. */
+static gboolean
+drain (GstAesStreamDec *self, DecState &st)
+{
+  if (st.failed)
+    return FALSE; /* the error is on the bus already */
+  if (st.codec.opener)
+    return drain_records (self, st);
+  if (!st.codec.stream)
+    return TRUE; /* not started */
+  guint8 tail[StreamCodec::kMaxFinishOutput];
+  gsize written = 0;
+  Problem p = st.codec.stream->finish (tail, &written);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return FALSE;
+  }
+  if (written > 0)
+    gst_aes_stream_base_push_bytes (
+        GST_AES_STREAM_BASE (self), tail, written, (GstBufferFlags)0);
+  OPENSSL_cleanse (tail, sizeof (tail)); /* plaintext */
+  return TRUE;
+}
+
+/* After a flush: byte-stream codecs expect the stream's prefix again; a
+ * partial record is dropped (the replay windows stay). */
+static Problem
+restart (DecState &st)
+{
+  st.failed = false;
+  if (st.adapter)
+    gst_adapter_clear (st.adapter.get ());
+  if (st.codec.stream)
+    return st.codec.stream->restart ();
+  return Problem::none ();
+}
+
 static gboolean
 gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
-  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
-    GstCaps *caps;
-    gst_event_parse_caps (event, &caps);
-    gboolean ret = handle_caps (GST_AES_STREAM_DEC (trans), caps);
-    gst_event_unref (event);
-    return ret;
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (trans);
+  DecState &st = self->impl->state;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS: {
+      GstCaps *caps;
+      gst_event_parse_caps (event, &caps);
+      gboolean ret = handle_caps (self, caps);
+      gst_event_unref (event);
+      return ret;
+    }
+    case GST_EVENT_EOS:
+      if (!drain (self, st)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    case GST_EVENT_FLUSH_STOP: {
+      Problem p = restart (st);
+      if (!p.ok ()) {
+        GST_AES_STREAM_POST_PROBLEM (self, p);
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    }
+    default:
+      break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_dec_parent_class)
       ->sink_event (trans, event);
@@ -125,20 +807,77 @@ gst_aes_stream_dec_before_transform (GstBaseTransform *trans, GstBuffer *buffer)
   gst_pad_check_reconfigure (trans->srcpad);
 }
 
+/* ---------------------------------------------------------------------- */
+
 static void
 gst_aes_stream_dec_init (GstAesStreamDec *self)
-{}
+{
+  self->impl = new DecImpl ();
+}
+
+static void
+gst_aes_stream_dec_finalize (GObject *object)
+{
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (object);
+  delete self->impl;
+  self->impl = NULL;
+  G_OBJECT_CLASS (gst_aes_stream_dec_parent_class)->finalize (object);
+}
+
+static void
+install_properties (GObjectClass *klass)
+{
+  g_object_class_install_property (klass, PROP_INVALID_RECORDS,
+      g_param_spec_enum ("invalid-records", "Invalid records",
+          "mode=gcm: what to do with a record that is not accepted "
+          "(failed authentication, malformed, truncated, replayed, or "
+          "missing): auto = error for files, drop for live input",
+          GST_TYPE_AES_STREAM_INVALID_RECORDS, DEFAULT_INVALID_RECORDS,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
+  const struct
+  {
+    guint id;
+    const char *name, *nick, *blurb;
+  } counters[] = {
+      {PROP_RECORDS_ACCEPTED, "records-accepted", "Records accepted",
+          "mode=gcm: records authenticated and output"},
+      {PROP_RECORDS_LOST, "records-lost", "Records lost",
+          "mode=gcm: gaps in the record numbers (late arrivals inside the "
+          "replay window are taken off again)"},
+      {PROP_RECORDS_REPLAYED, "records-replayed", "Records replayed",
+          "mode=gcm: duplicates and records too old for the replay window, "
+          "dropped"},
+      {PROP_RECORDS_REJECTED, "records-rejected", "Records rejected",
+          "mode=gcm: records that failed authentication or were malformed "
+          "or truncated, dropped"},
+  };
+  for (const auto &c : counters)
+    g_object_class_install_property (klass, c.id,
+        g_param_spec_uint64 (c.name, c.nick, c.blurb, 0, G_MAXUINT64, 0,
+            (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
 
 static void
 gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAesStreamBaseClass *base_class = GST_AES_STREAM_BASE_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (
       gst_aes_stream_dec_debug, "aesdec", 0, "AES stream decryption");
 
-  GST_AES_STREAM_BASE_CLASS (klass)->encrypt = FALSE;
+  base_class->encrypt = FALSE;
+  base_class->debug = gst_aes_stream_dec_debug;
+  base_class->start_stream = gst_aes_stream_dec_start_stream;
+  base_class->stop_stream = gst_aes_stream_dec_stop_stream;
+
+  gobject_class->set_property = gst_aes_stream_dec_set_property;
+  gobject_class->get_property = gst_aes_stream_dec_get_property;
+  gobject_class->finalize = gst_aes_stream_dec_finalize;
+  install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -148,11 +887,18 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
       "using OpenSSL",
       "aesstream developers");
 
-  gst_aes_stream_base_install_decoder_properties (G_OBJECT_CLASS (klass));
-
+  parent_generate_output = trans_class->generate_output;
   trans_class->transform_caps
       = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_transform_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_sink_event);
   trans_class->before_transform
       = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_before_transform);
+  trans_class->prepare_output_buffer
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_transform);
+  trans_class->generate_output
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_generate_output);
+
+  gst_type_mark_as_plugin_api (
+      GST_TYPE_AES_STREAM_INVALID_RECORDS, (GstPluginAPIFlags)0);
 }

@@ -11,4 +11,16 @@ G_DECLARE_FINAL_TYPE (
 
 GST_ELEMENT_REGISTER_DECLARE (aesdec);
 
+/* aesdec mode=gcm: what happens to a record that is not accepted. */
+typedef enum
+{
+  GST_AES_STREAM_INVALID_RECORDS_AUTO = 0,
+  GST_AES_STREAM_INVALID_RECORDS_ERROR = 1,
+  GST_AES_STREAM_INVALID_RECORDS_DROP = 2,
+} GstAesStreamInvalidRecords;
+
+#define GST_TYPE_AES_STREAM_INVALID_RECORDS                                    \
+  (gst_aes_stream_invalid_records_get_type ())
+GType gst_aes_stream_invalid_records_get_type (void);
+
 G_END_DECLS

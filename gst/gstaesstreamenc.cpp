@@ -5,9 +5,15 @@
  *
  * Encrypts a stream with AES (OpenSSL EVP). The default mode, CTR, keeps
  * every buffer's size, timestamps and flags and encrypts in place; without an
- * `iv` a random one is drawn at every start and sent in a 24-byte stream
- * header (docs/format.md) in front of the first buffer. ECB (zero padding)
- * exists only for compatibility with the original recipe and is insecure.
+ * `iv` a random one is drawn at every start and sent in a 32-byte stream
+ * header (docs/format.md) in front of the first buffer. mode=gcm turns every
+ * buffer into one authenticated record. ECB (zero padding) exists only for
+ * compatibility with the original recipe and is insecure; CBC for
+ * gst-plugins-bad's.
+ *
+ * This file holds everything aesenc does with a stream: the codec's prefix
+ * (header, serialized IV) in front of the first output, GCM sealing, and
+ * what is owed at end of stream. docs/design.md follows a buffer through.
  *
  * The output caps are `application/x-aes-encrypted, mode=(string)…` with the
  * input caps kept as the `original-caps` string, so that aesdec can restore
@@ -25,17 +31,49 @@
 
 #include "gstaesstreamenc.h"
 
+#include <openssl/crypto.h>
+
+#include "gstaesstreamprivate.hpp"
+
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_enc_debug);
 #define GST_CAT_DEFAULT gst_aes_stream_enc_debug
+
+using aesstream::ByteView;
+using aesstream::Problem;
+using aesstream::StreamCodec;
+namespace format = aesstream::format;
+
+/* mode=gcm: buffers at least this large are sealed in place, the header
+ * and tag becoming memories of their own around the payload; for smaller
+ * ones a new buffer costs less than two extra memories. */
+#define GCM_IN_PLACE_MIN 8192
+
+/* Everything that exists only while the element is started. */
+struct EncState
+{
+  /* codec.stream (CTR, ECB, CBC) or codec.sealer (GCM records). */
+  aesstream::Codec codec;
+  /* An error was posted: refuse everything until the next start. */
+  bool failed = false;
+};
 
 struct _GstAesStreamEnc
 {
   GstAesStreamBase parent;
+  EncState *state;
 };
 
 G_DEFINE_TYPE (GstAesStreamEnc, gst_aes_stream_enc, GST_TYPE_AES_STREAM_BASE);
 GST_ELEMENT_REGISTER_DEFINE (
     aesenc, "aesenc", GST_RANK_NONE, GST_TYPE_AES_STREAM_ENC);
+
+/* The streaming thread's view of the element, without a checked cast
+ * (the base class calls us with our own instance only). */
+static inline EncState &
+state_of (GstBaseTransform *trans)
+{
+  return *reinterpret_cast<GstAesStreamEnc *> (trans)->state;
+}
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -86,34 +124,258 @@ gst_aes_stream_enc_fixate_caps (GstBaseTransform *trans,
   return gst_caps_fixate (othercaps);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Start / stop */
+
+static gboolean
+gst_aes_stream_enc_start_stream (
+    GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
+{
+  EncState st;
+  Problem p = aesstream::make_codec (settings->codec_config (), &st.codec);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (base, p);
+    return FALSE;
+  }
+  *GST_AES_STREAM_ENC (base)->state = std::move (st);
+  return TRUE;
+}
+
+static void
+gst_aes_stream_enc_stop_stream (GstAesStreamBase *base)
+{
+  *GST_AES_STREAM_ENC (base)->state = EncState ();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Buffers */
+
+static GstFlowReturn
+gst_aes_stream_enc_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
+{
+  EncState &st = state_of (trans);
+  gsize size = gst_buffer_get_size (inbuf);
+  if (st.codec.stream)
+    return gst_aes_stream_base_prepare_output (trans, inbuf,
+        st.codec.stream->in_place_ok (), st.codec.stream->max_output (size),
+        outbuf);
+  return gst_aes_stream_base_prepare_output (trans, inbuf,
+      size >= GCM_IN_PLACE_MIN, size + format::kRecordOverhead, outbuf);
+}
+
+/* A memory holding a copy of `data` (a header or tag around a payload that
+ * stays where it is). */
+static GstMemory *
+wrap_copy (const guint8 *data, gsize size)
+{
+  gpointer copy = g_memdup2 (data, size);
+  return gst_memory_new_wrapped (
+      (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
+}
+
+/* mode=gcm: one input buffer becomes one record (docs/format.md). */
+static GstFlowReturn
+seal_record (
+    GstAesStreamEnc *self, EncState &st, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  const bool in_place = inbuf == outbuf;
+  gsize n = gst_buffer_get_size (inbuf);
+  guint8 header[format::kRecordHeaderSize], tag[format::kRecordTagSize];
+  Problem p;
+  {
+    GstAesStreamBufferMap in (
+        inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+    std::optional<GstAesStreamBufferMap> out;
+    if (!in_place)
+      out.emplace (outbuf, GST_MAP_WRITE);
+    if (!in.ok () || (out && !out->ok ())) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    if (in_place) {
+      p = st.codec.sealer->seal (in.data (), n, header, in.data (), tag);
+    } else {
+      guint8 *rec = out->data ();
+      p = st.codec.sealer->seal (in.data (), n, rec,
+          rec + format::kRecordHeaderSize, rec + format::kRecordHeaderSize + n);
+    }
+  }
+  if (!p.ok ()) {
+    st.failed = true;
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return GST_FLOW_ERROR;
+  }
+  if (in_place) {
+    gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
+    gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
+  } else {
+    gst_buffer_set_size (outbuf, n + format::kRecordOverhead);
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_aes_stream_enc_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  GstAesStreamEnc *self = reinterpret_cast<GstAesStreamEnc *> (trans);
+  EncState &st = state_of (trans);
+  if (G_UNLIKELY (st.failed))
+    return GST_FLOW_ERROR;
+  if (!st.codec.stream)
+    return seal_record (self, st, inbuf, outbuf);
+
+  StreamCodec &codec = *st.codec.stream;
+  StreamCodec::Output r;
+  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  if (G_UNLIKELY (!p.ok ())) {
+    st.failed = true;
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return GST_FLOW_ERROR;
+  }
+  /* The prefix (stream header, serialized IV) goes in front of the first
+   * output, as a memory of its own (no copy of the payload). */
+  ByteView prefix = codec.take_prefix (r.size);
+  if (G_UNLIKELY (!prefix.empty ())) {
+    gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
+    return GST_FLOW_OK;
+  }
+  /* CTR keeps one output buffer per input buffer, even an empty one; block
+   * modes may have nothing to say yet. */
+  if (r.size == 0 && !codec.one_output_per_input ())
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  return GST_FLOW_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events */
+
+/* At EOS: what is still owed. Block modes: the last padded block (and the
+ * prefix, for a stream whose only output this is; a header even for an
+ * empty stream). GCM: the final record, so that aesdec can tell a complete
+ * stream from a truncated one. */
+static gboolean
+drain (GstAesStreamEnc *self, EncState &st)
+{
+  GstAesStreamBase *base = GST_AES_STREAM_BASE (self);
+  if (st.failed)
+    return FALSE; /* the error is on the bus already */
+  if (st.codec.sealer) {
+    guint8 rec[format::kRecordOverhead];
+    Problem p = st.codec.sealer->seal_final (rec);
+    if (!p.ok ()) {
+      GST_AES_STREAM_POST_PROBLEM (self, p);
+      return FALSE;
+    }
+    gst_aes_stream_base_push_bytes (base, rec, sizeof (rec), (GstBufferFlags)0);
+    return TRUE;
+  }
+  if (!st.codec.stream)
+    return TRUE; /* not started */
+  StreamCodec &codec = *st.codec.stream;
+  guint8 tail[StreamCodec::kMaxFinishOutput];
+  gsize written = 0;
+  Problem p = codec.finish (tail, &written);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return FALSE;
+  }
+  ByteView prefix = codec.take_prefix (written);
+  if (!prefix.empty ())
+    gst_aes_stream_base_push_bytes (
+        base, prefix.data, prefix.size, GST_BUFFER_FLAG_HEADER);
+  if (written > 0)
+    gst_aes_stream_base_push_bytes (base, tail, written, (GstBufferFlags)0);
+  OPENSSL_cleanse (tail, sizeof (tail));
+  return TRUE;
+}
+
+/* After a flush: a new stream. A random IV or GCM salt is drawn again:
+ * reusing it on new data would reuse keystream or nonces. */
+static Problem
+restart (EncState &st)
+{
+  st.failed = false;
+  if (st.codec.stream)
+    return st.codec.stream->restart ();
+  if (st.codec.sealer)
+    return st.codec.sealer->restart ();
+  return Problem::none ();
+}
+
 static gboolean
 gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
-  /* A source without caps (filesrc, fdsrc) still gets its output labelled
-   * as ciphertext, before the segment as the event order requires. */
-  if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT
-      && !gst_pad_has_current_caps (trans->srcpad)) {
-    gst_pad_push_event (trans->srcpad,
-        gst_event_new_caps (encrypted_caps (GST_AES_STREAM_ENC (trans))));
+  GstAesStreamEnc *self = GST_AES_STREAM_ENC (trans);
+  EncState &st = *self->state;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_SEGMENT:
+      /* A source without caps (filesrc, fdsrc) still gets its output
+       * labelled as ciphertext, before the segment as the event order
+       * requires. */
+      if (!gst_pad_has_current_caps (trans->srcpad))
+        gst_pad_push_event (
+            trans->srcpad, gst_event_new_caps (encrypted_caps (self)));
+      break;
+    case GST_EVENT_EOS:
+      if (!drain (self, st)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    case GST_EVENT_FLUSH_STOP: {
+      Problem p = restart (st);
+      if (!p.ok ()) {
+        GST_AES_STREAM_POST_PROBLEM (self, p);
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    }
+    default:
+      break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)
       ->sink_event (trans, event);
 }
 
+/* ---------------------------------------------------------------------- */
+
 static void
 gst_aes_stream_enc_init (GstAesStreamEnc *self)
-{}
+{
+  self->state = new EncState ();
+}
+
+static void
+gst_aes_stream_enc_finalize (GObject *object)
+{
+  GstAesStreamEnc *self = GST_AES_STREAM_ENC (object);
+  delete self->state;
+  self->state = NULL;
+  G_OBJECT_CLASS (gst_aes_stream_enc_parent_class)->finalize (object);
+}
 
 static void
 gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAesStreamBaseClass *base_class = GST_AES_STREAM_BASE_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (
       gst_aes_stream_enc_debug, "aesenc", 0, "AES stream encryption");
 
-  GST_AES_STREAM_BASE_CLASS (klass)->encrypt = TRUE;
+  base_class->encrypt = TRUE;
+  base_class->debug = gst_aes_stream_enc_debug;
+  base_class->start_stream = gst_aes_stream_enc_start_stream;
+  base_class->stop_stream = gst_aes_stream_enc_stop_stream;
+
+  gobject_class->finalize = gst_aes_stream_enc_finalize;
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -127,4 +389,7 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
       = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_transform_caps);
   trans_class->fixate_caps = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_fixate_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_sink_event);
+  trans_class->prepare_output_buffer
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_transform);
 }

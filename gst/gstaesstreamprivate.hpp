@@ -1,0 +1,122 @@
+/* Internal to the plugin (C++): what the shared base class hands its two
+ * elements, and the helpers both use on the streaming thread. */
+#pragma once
+
+#include "gstaesstreambase.h"
+
+#include <array>
+#include <optional>
+
+#include "codec.hpp"
+
+/* The settings of one stream: a snapshot taken by start(), checked, with the
+ * key loaded. The stream never looks at the properties again. */
+struct _GstAesStreamSnapshot
+{
+  aesstream::Mode mode = aesstream::Mode::kCtr;
+  bool encrypt = true;
+  aesstream::SecureBytes key;
+  std::optional<std::array<uint8_t, aesstream::kBlockSize>> iv;
+  bool serialize_iv = false;
+  bool per_buffer_padding = true;
+
+  /* What make_codec() needs; points at this snapshot's key. */
+  aesstream::CodecConfig codec_config () const
+  {
+    aesstream::CodecConfig c;
+    c.mode = mode;
+    c.encrypt = encrypt;
+    c.key = &key;
+    c.iv = iv;
+    c.serialize_iv = serialize_iv;
+    c.per_buffer_padding = per_buffer_padding;
+    return c;
+  }
+};
+
+/* Posts a codec's problem as an element error. A macro, so that the error
+ * is logged in the calling element's debug category. */
+#define GST_AES_STREAM_POST_PROBLEM(el, problem)                               \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    const aesstream::Problem &p_ = (problem);                                  \
+    switch (p_.kind) {                                                         \
+      case aesstream::Problem::Kind::kSettings:                                \
+        GST_ELEMENT_ERROR (                                                    \
+            el, RESOURCE, SETTINGS, ("%s", p_.message.c_str ()), (NULL));      \
+        break;                                                                 \
+      case aesstream::Problem::Kind::kLibrary:                                 \
+        GST_ELEMENT_ERROR (                                                    \
+            el, LIBRARY, FAILED, ("%s", p_.message.c_str ()), (NULL));         \
+        break;                                                                 \
+      case aesstream::Problem::Kind::kLimit:                                   \
+        GST_ELEMENT_ERROR (                                                    \
+            el, STREAM, ENCODE, ("%s", p_.message.c_str ()), (NULL));          \
+        break;                                                                 \
+      default:                                                                 \
+        GST_ELEMENT_ERROR (                                                    \
+            el, STREAM, DECRYPT, ("%s", p_.message.c_str ()), (NULL));         \
+        break;                                                                 \
+    }                                                                          \
+  }                                                                            \
+  G_STMT_END
+
+/* Maps a buffer for the codec and unmaps it when it goes out of scope. A
+ * buffer of one memory (the usual case) is mapped through that memory,
+ * which skips gst_buffer_map's bookkeeping on the hot path. */
+class GstAesStreamBufferMap {
+public:
+  GstAesStreamBufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
+  {
+    if (gst_buffer_n_memory (buf) == 1) {
+      mem_ = gst_buffer_peek_memory (buf, 0);
+      ok_ = gst_memory_map (mem_, &info_, flags);
+      if (ok_)
+        return;
+      /* A memory shared with another buffer (a region of a bigger one)
+       * refuses write access; gst_buffer_map swaps in a private copy. */
+      mem_ = nullptr;
+    }
+    ok_ = gst_buffer_map (buf, &info_, flags);
+  }
+  ~GstAesStreamBufferMap () { unmap (); }
+  GstAesStreamBufferMap (const GstAesStreamBufferMap &) = delete;
+  GstAesStreamBufferMap &operator= (const GstAesStreamBufferMap &) = delete;
+
+  void unmap ()
+  {
+    if (!ok_)
+      return;
+    if (mem_)
+      gst_memory_unmap (mem_, &info_);
+    else
+      gst_buffer_unmap (buf_, &info_);
+    ok_ = false;
+  }
+  bool ok () const { return ok_; }
+  guint8 *data () const { return info_.data; }
+  gsize size () const { return info_.size; }
+
+private:
+  GstBuffer *buf_;
+  GstMemory *mem_ = nullptr;
+  GstMapInfo info_{};
+  bool ok_ = false;
+};
+
+/* prepare_output_buffer for both elements: the input itself when the codec
+ * may work in place and the input is writable (no copy, no allocation),
+ * else a buffer of `out_size` bytes (downstream's pool or allocator) with
+ * the input's timestamps and flags. */
+GstFlowReturn gst_aes_stream_base_prepare_output (GstBaseTransform *trans,
+    GstBuffer *inbuf, bool in_place_ok, gsize out_size, GstBuffer **outbuf);
+
+/* Runs a byte-stream codec over one buffer: maps both buffers, processes,
+ * and trims `outbuf` to what the codec wrote. */
+aesstream::Problem gst_aes_stream_base_process (aesstream::StreamCodec &codec,
+    GstBuffer *inbuf, GstBuffer *outbuf, aesstream::StreamCodec::Output *r);
+
+/* Pushes bytes owed at end of stream (a last block, a header, a final
+ * record) as a buffer of their own. */
+void gst_aes_stream_base_push_bytes (GstAesStreamBase *self, const guint8 *data,
+    gsize size, GstBufferFlags flags);

@@ -1,0 +1,582 @@
+// GstHarness tests of aesenc: encryption per mode against OpenSSL, the
+// stream header and serialized IV, in-place work, flushes, caps, settings
+// and GCM sealing. (Round trips through aesdec check both directions.)
+#include "elementtest.hpp"
+
+namespace {
+
+// Answers the ALLOCATION query as a downstream element with a buffer pool.
+GstPadProbeReturn
+propose_pool (GstPad *pad, GstPadProbeInfo *info, gpointer pool)
+{
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
+  if (GST_QUERY_TYPE (q) != GST_QUERY_ALLOCATION)
+    return GST_PAD_PROBE_OK;
+  gst_query_add_allocation_pool (q, GST_BUFFER_POOL (pool), 8192, 0, 0);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+} // namespace
+
+TEST (Registration, factories_come_from_this_plugin)
+{
+  for (const char *name : {"aesenc", "aesdec"}) {
+    GstElementFactory *f = gst_element_factory_find (name);
+    ASSERT_NE (f, nullptr);
+    EXPECT_STREQ (gst_plugin_feature_get_plugin_name (GST_PLUGIN_FEATURE (f)),
+        "aesstream");
+    gst_object_unref (f);
+  }
+  GstElement *e = make ("aesenc", {});
+  EXPECT_STREQ (G_OBJECT_TYPE_NAME (e), "GstAesStreamEnc");
+  gst_object_unref (e);
+}
+
+TEST (Ctr, matches_openssl_for_any_chunking)
+{
+  for (const char *key :
+      {kKey128, "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b", kKey256}) {
+    Bytes data = random_bytes (5000, 7);
+    Bytes expected = reference ("CTR", true, key, kIv, data);
+    for (unsigned seed = 0; seed < 20; seed++) {
+      ASSERT_EQ (
+          run_chunked ("aesenc", {{"key", key}, {"iv", kIv}}, data, seed, 300),
+          expected)
+          << "seed " << seed;
+      ASSERT_EQ (run_chunked ("aesdec", {{"key", key}, {"iv", kIv}}, expected,
+                     seed, 300),
+          data)
+          << "seed " << seed;
+    }
+  }
+}
+
+TEST (Ecb, matches_zero_padded_openssl_for_any_chunking)
+{
+  for (size_t len : {0, 1, 15, 16, 17, 1000, 4099}) {
+    Bytes data = random_bytes (len, static_cast<unsigned> (len));
+    Bytes expected = reference ("ECB", true, kKey256, nullptr, data);
+    for (unsigned seed = 0; seed < 20; seed++) {
+      ASSERT_EQ (run_chunked ("aesenc", {{"key", kKey256}, {"mode", "ecb"}},
+                     data, seed, 70),
+          expected)
+          << "len " << len << " seed " << seed;
+      Bytes padded = data;
+      padded.resize (expected.size (), 0);
+      ASSERT_EQ (run_chunked ("aesdec", {{"key", kKey256}, {"mode", "ecb"}},
+                     expected, seed, 70),
+          padded);
+    }
+  }
+}
+
+TEST (Cbc, matches_openssl_pkcs7_for_any_chunking)
+{
+  // per-buffer-padding=false: one PKCS#7 padding at EOS, as openssl enc.
+  for (size_t len : {0, 1, 16, 1000, 4099}) {
+    Bytes data = random_bytes (len, static_cast<unsigned> (len) + 11);
+    Bytes expected = reference ("CBC", true, kKey256, kIv, data);
+    Props props = {{"mode", "cbc"}, {"key", kKey256}, {"iv", kIv},
+        {"per-buffer-padding", "false"}};
+    for (unsigned seed = 0; seed < 20; seed++) {
+      ASSERT_EQ (run_chunked ("aesenc", props, data, seed, 70), expected)
+          << "len " << len << " seed " << seed;
+      ASSERT_EQ (run_chunked ("aesdec", props, expected, seed, 70), data)
+          << "len " << len << " seed " << seed;
+    }
+  }
+}
+
+TEST (Cbc, per_buffer_padding_pads_every_buffer)
+{
+  Harness h (
+      "aesenc", {{"cipher", "aes-128-cbc"}, {"key", kKey128}, {"iv", kIv}});
+  for (size_t n : {1u, 16u, 33u}) {
+    ASSERT_EQ (h.push (random_bytes (n, 1)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (h.h);
+    EXPECT_EQ (gst_buffer_get_size (out), n + 16 - n % 16);
+    gst_buffer_unref (out);
+  }
+  // Setting cipher selected CBC; reading mode back says so.
+  GstAesStreamModeValue mode = 0;
+  g_object_get (h.h->element, "mode", &mode, nullptr);
+  EXPECT_EQ (mode, 2); // GST_AES_STREAM_MODE_CBC
+}
+
+TEST (Ctr, random_iv_differs_between_starts)
+{
+  Bytes data (64, 0);
+  Bytes a = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
+  Bytes b = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
+  ASSERT_EQ (a.size (), b.size ());
+  EXPECT_NE (Bytes (a.begin () + 8, a.begin () + 24),
+      Bytes (b.begin () + 8, b.begin () + 24));
+  EXPECT_NE (a, b);
+}
+
+TEST (Ctr, keeps_buffer_sizes_timestamps_and_flags)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes data = random_bytes (1000, 5);
+  GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
+  GST_BUFFER_PTS (in) = 40 * GST_MSECOND;
+  GST_BUFFER_DTS (in) = 20 * GST_MSECOND;
+  GST_BUFFER_DURATION (in) = 33 * GST_MSECOND;
+  GST_BUFFER_OFFSET (in) = 7;
+  GST_BUFFER_OFFSET_END (in) = 8;
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_get_size (out), 1000u);
+  EXPECT_EQ (GST_BUFFER_PTS (out), 40 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_DTS (out), 20 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_DURATION (out), 33 * GST_MSECOND);
+  EXPECT_EQ (GST_BUFFER_OFFSET (out), 7u);
+  EXPECT_EQ (GST_BUFFER_OFFSET_END (out), 8u);
+  EXPECT_TRUE (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DELTA_UNIT));
+  EXPECT_TRUE (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (out);
+  // An empty buffer stays an (empty) buffer.
+  ASSERT_EQ (h.push (Bytes (), 80 * GST_MSECOND), GST_FLOW_OK);
+  out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_get_size (out), 0u);
+  EXPECT_EQ (GST_BUFFER_PTS (out), 80 * GST_MSECOND);
+  gst_buffer_unref (out);
+}
+
+TEST (Ctr, encrypts_writable_buffers_in_place)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes data = random_bytes (4096, 9);
+  GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
+  GstMemory *mem = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_peek_memory (out, 0), mem);
+  gst_buffer_unref (out);
+
+  // A buffer someone else holds is not written to: the output is a copy.
+  GstBuffer *shared = gst_buffer_new_memdup (data.data (), data.size ());
+  gst_buffer_ref (shared);
+  ASSERT_EQ (gst_harness_push (h.h, shared), GST_FLOW_OK);
+  out = gst_harness_pull (h.h);
+  EXPECT_NE (out, shared);
+  GstMapInfo map;
+  gst_buffer_map (shared, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size), data);
+  gst_buffer_unmap (shared, &map);
+  gst_buffer_unref (shared);
+  gst_buffer_unref (out);
+}
+
+TEST (Ecb, works_in_place_when_no_block_is_carried)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  Bytes data = random_bytes (4096 + 5, 3);
+  GstBuffer *in = new_buffer (data);
+  GstMemory *mem = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h.h);
+  EXPECT_EQ (gst_buffer_peek_memory (out, 0), mem); // same memory
+  EXPECT_EQ (gst_buffer_get_size (out), 4096u);     // 5 bytes carried
+  gst_buffer_unref (out);
+  // With 5 bytes carried, the next output would run ahead of its input:
+  // it goes to a new buffer, and the bytes still match one-shot ECB.
+  Bytes more = random_bytes (100, 4);
+  ASSERT_EQ (h.push (more), GST_FLOW_OK);
+  h.eos ();
+  Bytes all = data;
+  all.insert (all.end (), more.begin (), more.end ());
+  Bytes expected = reference ("ECB", true, kKey128, nullptr, all);
+  EXPECT_EQ (h.pull_all (), Bytes (expected.begin () + 4096, expected.end ()));
+}
+
+TEST (Ctr, region_of_a_bigger_buffer_is_encrypted_correctly)
+{
+  // Parsers and adapters hand out regions of bigger buffers: their memory
+  // is shared and cannot be mapped for writing as it is.
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes data = random_bytes (3000, 10);
+  GstBuffer *big = new_buffer (data);
+  GstBuffer *part
+      = gst_buffer_copy_region (big, GST_BUFFER_COPY_ALL, 1000, 1000);
+  gst_buffer_unref (big);
+  ASSERT_EQ (gst_harness_push (h.h, part), GST_FLOW_OK);
+  EXPECT_EQ (
+      h.pull_all (), reference ("CTR", true, kKey128, kIv,
+                         Bytes (data.begin () + 1000, data.begin () + 2000)));
+}
+
+TEST (Ctr, read_only_input_is_copied_once_into_the_downstream_pool)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  GstBufferPool *pool = gst_buffer_pool_new ();
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      propose_pool, pool, NULL);
+  gst_harness_set_src_caps_str (h, "application/octet-stream");
+  Bytes data = random_bytes (4000, 6);
+  GstBuffer *in = new_buffer (data);
+  gst_buffer_ref (in); // not writable: someone else holds it
+  ASSERT_EQ (gst_harness_push (h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  EXPECT_EQ (out->pool, pool);
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size),
+      reference ("CTR", true, kKey128, kIv, data));
+  gst_buffer_unmap (out, &map);
+  gst_buffer_map (in, &map, GST_MAP_READ);
+  EXPECT_EQ (Bytes (map.data, map.data + map.size), data); // untouched
+  gst_buffer_unmap (in, &map);
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_object_unref (pool);
+  gst_object_unref (e);
+}
+
+TEST (Ecb, pads_only_at_eos)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  EXPECT_NE (h.warning ().find ("insecure"), std::string::npos);
+  Bytes data = random_bytes (20, 1);
+  ASSERT_EQ (h.push (Bytes (data.begin (), data.begin () + 10)), GST_FLOW_OK);
+  EXPECT_EQ (gst_harness_buffers_in_queue (h.h), 0u); // carried, not padded
+  ASSERT_EQ (h.push (Bytes (data.begin () + 10, data.end ())), GST_FLOW_OK);
+  EXPECT_EQ (h.pull_all ().size (), 16u);
+  ASSERT_TRUE (h.eos ());
+  Bytes tail = h.pull_all ();
+  Bytes expected = reference ("ECB", true, kKey128, nullptr, data);
+  EXPECT_EQ (tail, Bytes (expected.begin () + 16, expected.end ()));
+}
+
+TEST (Stream, restart_with_fixed_iv_reproduces_the_bytes)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_play (h);
+  start_stream (h);
+  Bytes data = random_bytes (100, 2);
+  auto once = [&] () {
+    gst_harness_push (h, gst_buffer_new_memdup (data.data (), data.size ()));
+    GstBuffer *b = gst_harness_pull (h);
+    GstMapInfo m;
+    gst_buffer_map (b, &m, GST_MAP_READ);
+    Bytes out (m.data, m.data + m.size);
+    gst_buffer_unmap (b, &m);
+    gst_buffer_unref (b);
+    return out;
+  };
+  Bytes first = once ();
+  EXPECT_EQ (first, reference ("CTR", true, kKey128, kIv, data));
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  start_stream (h);
+  EXPECT_EQ (once (), first);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+TEST (Stream, flush_drops_carried_bytes)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
+  ASSERT_EQ (h.push (Bytes (5, 0xaa)), GST_FLOW_OK);
+  gst_harness_push_event (h.h, gst_event_new_flush_start ());
+  gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h.h, gst_event_new_segment (&seg));
+  Bytes block = random_bytes (16, 4);
+  ASSERT_EQ (h.push (block), GST_FLOW_OK);
+  h.eos ();
+  EXPECT_EQ (h.pull_all (), reference ("ECB", true, kKey128, nullptr, block));
+}
+
+TEST (Stream, flush_restarts_ctr_with_a_new_header_and_iv)
+{
+  Harness h ("aesenc", {{"key", kKey128}});
+  ASSERT_EQ (h.push (Bytes (10, 0)), GST_FLOW_OK);
+  Bytes first = h.pull_all ();
+  gst_harness_push_event (h.h, gst_event_new_flush_start ());
+  gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h.h, gst_event_new_segment (&seg));
+  ASSERT_EQ (h.push (Bytes (10, 0)), GST_FLOW_OK);
+  Bytes second = h.pull_all ();
+  ASSERT_EQ (first.size (), 42u);
+  ASSERT_EQ (second.size (), 42u);
+  // A new header with a new IV: the keystream is never reused.
+  EXPECT_EQ (Bytes (first.begin (), first.begin () + 8),
+      Bytes (second.begin (), second.begin () + 8));
+  EXPECT_NE (Bytes (first.begin () + 8, first.begin () + 24),
+      Bytes (second.begin () + 8, second.begin () + 24));
+}
+
+TEST (Caps, encrypted_caps_without_upstream_caps)
+{
+  Harness enc ("aesenc", {{"key", kKey128}});
+  ASSERT_EQ (enc.push (Bytes (3, 1)), GST_FLOW_OK);
+  GstCaps *caps = gst_pad_get_current_caps (enc.h->sinkpad);
+  ASSERT_NE (caps, nullptr);
+  GstCaps *expected
+      = gst_caps_from_string ("application/x-aes-encrypted, mode=(string)ctr");
+  EXPECT_TRUE (gst_caps_is_equal (caps, expected));
+  gst_caps_unref (caps);
+  gst_caps_unref (expected);
+}
+
+TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
+{
+  static const std::string k40 (40, 'a'), x32 (32, 'x');
+  struct Case
+  {
+    Props props;
+    const char *message;
+  } cases[] = {
+      {{}, "No key set"},
+      {{{"key", "00112233"}}, "got 8"},
+      {{{"key", "2b7e151628aed2a6abf7158809cf4f3"}}, "got 31"},
+      {{{"key", "2b7e151628aed2a6abf7158809cf4fzz"}}, "not a hex digit"},
+      {{{"key", k40.c_str ()}}, "got 40"},
+      {{{"key-file", "/nonexistent/key"}},
+          "cannot open key-file '/nonexistent/key'"},
+      {{{"key", kKey128}, {"key-file", "/etc/hostname"}},
+          "Both key and key-file"},
+      {{{"key", kKey128}, {"iv", "0011"}}, "iv must be 32 hex digits; got 4"},
+      {{{"key", kKey128}, {"iv", x32.c_str ()}}, "not a hex digit"},
+      {{{"key", kKey128}, {"iv", kIv}, {"mode", "ecb"}}, "does not use an iv"},
+      {{{"key", kKey128}, {"mode", "cbc"}}, "mode=cbc needs an iv"},
+      {{{"key", kKey128}, {"serialize-iv", "true"}},
+          "serialize-iv applies to mode=cbc only"},
+      {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-256-cbc"}},
+          "needs a 256-bit key"},
+      {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-128-cbc"},
+           {"mode", "ecb"}},
+          "selects CBC, but mode=ecb"},
+  };
+  for (const char *factory : {"aesenc", "aesdec"}) {
+    for (const Case &c : cases) {
+      std::string err = start_error (factory, c.props);
+      EXPECT_NE (err.find (c.message), std::string::npos)
+          << factory << ": expected '" << c.message << "', got '" << err << "'";
+    }
+  }
+}
+
+TEST (BadInput, error_messages_never_contain_the_key)
+{
+  const char *almost = "2b7e151628aed2a6abf7158809cf4f3cff";
+  std::string err = start_error ("aesenc", {{"key", almost}});
+  EXPECT_NE (err, "");
+  EXPECT_EQ (err.find ("2b7e1516"), std::string::npos);
+}
+
+TEST (BadInput, key_file_with_bad_content)
+{
+  char path[] = "/tmp/aesstream-badkeyXXXXXX";
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  ASSERT_EQ (write (fd, "abc\n", 4), 4);
+  close (fd);
+  std::string err = start_error ("aesenc", {{"key-file", path}});
+  EXPECT_NE (err.find ("got 3"), std::string::npos) << err;
+  unlink (path);
+}
+
+TEST (BadInput, key_file_works)
+{
+  char path[] = "/tmp/aesstream-keyXXXXXX";
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  std::string text = std::string (kKey256) + "\n";
+  ASSERT_EQ (write (fd, text.data (), text.size ()),
+      static_cast<ssize_t> (text.size ()));
+  close (fd);
+  Bytes data = random_bytes (100, 1);
+  EXPECT_EQ (
+      run_chunked ("aesenc", {{"key-file", path}, {"iv", kIv}}, data, 1, 30),
+      reference ("CTR", true, kKey256, kIv, data));
+  unlink (path);
+}
+
+TEST (Properties, key_is_write_only)
+{
+  GstElement *e = make ("aesenc", {{"key", kKey128}});
+  GParamSpec *p = g_object_class_find_property (G_OBJECT_GET_CLASS (e), "key");
+  ASSERT_NE (p, nullptr);
+  EXPECT_FALSE (p->flags & G_PARAM_READABLE);
+  EXPECT_TRUE (p->flags & G_PARAM_WRITABLE);
+  gchar *iv = nullptr;
+  g_object_get (e, "iv", &iv, nullptr);
+  EXPECT_EQ (iv, nullptr);
+  gst_object_unref (e);
+}
+
+TEST (Properties, changes_while_running_are_refused)
+{
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  g_object_set (
+      h.h->element, "iv", "00000000000000000000000000000000", nullptr);
+  EXPECT_NE (
+      h.warning ().find ("cannot be changed while the element is running"),
+      std::string::npos);
+  gchar *iv = nullptr;
+  g_object_get (h.h->element, "iv", &iv, nullptr);
+  EXPECT_STREQ (iv, kIv);
+  g_free (iv);
+}
+
+TEST (Gcm, one_record_per_buffer_with_40_bytes_overhead)
+{
+  auto chunks = some_chunks (10, 1);
+  chunks.push_back (Bytes ());
+  auto records = gcm_records (chunks);
+  ASSERT_EQ (records.size (), chunks.size () + 1);
+  for (size_t i = 0; i < chunks.size (); i++) {
+    EXPECT_EQ (records[i].size (), chunks[i].size () + 40);
+    EXPECT_EQ (records[i][0], 'A');
+    EXPECT_EQ (records[i][1], 'g');
+    EXPECT_EQ (records[i][8 + 5], i); // sequence number, low byte
+  }
+  EXPECT_EQ (records.back ().size (), 40u); // the final record
+  EXPECT_EQ (records.back ()[3], 0x01);     // flagged final
+  auto r = gcm_open (records, "error");
+  EXPECT_EQ (r.error, "");
+  ASSERT_EQ (r.out.size (), chunks.size () - 1); // the empty one stays empty
+  for (size_t i = 0; i + 1 < chunks.size (); i++)
+    EXPECT_EQ (r.out[i], chunks[i]);
+  EXPECT_EQ (r.accepted, chunks.size () + 1);
+  EXPECT_EQ (r.lost + r.replayed + r.rejected, 0u);
+}
+
+TEST (Gcm, record_is_aes_gcm_under_the_hkdf_subkey)
+{
+  // The format read by code that is not the element: OpenSSL's EVP API
+  // with the documented HKDF derivation and nonce.
+  Bytes data = random_bytes (300, 2);
+  Bytes rec = gcm_records ({data})[0];
+  Bytes key = hex (kKey128);
+  Bytes subkey (16);
+  static const char info[] = "aesstream gcm v1";
+  EVP_KDF *kdf = EVP_KDF_fetch (nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX *kctx = EVP_KDF_CTX_new (kdf);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string ("digest", digest, 0),
+      OSSL_PARAM_construct_octet_string ("key", key.data (), key.size ()),
+      OSSL_PARAM_construct_octet_string ("salt", rec.data () + 14, 10),
+      OSSL_PARAM_construct_octet_string (
+          "info", const_cast<char *> (info), sizeof (info) - 1),
+      OSSL_PARAM_construct_end ()};
+  ASSERT_EQ (EVP_KDF_derive (kctx, subkey.data (), 16, params), 1);
+  EVP_KDF_CTX_free (kctx);
+  EVP_KDF_free (kdf);
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  Bytes nonce (12, 0);
+  std::copy (rec.begin () + 8, rec.begin () + 14, nonce.begin () + 6);
+  EVP_DecryptInit_ex (
+      ctx, EVP_aes_128_gcm (), nullptr, subkey.data (), nonce.data ());
+  int n = 0;
+  EVP_DecryptUpdate (ctx, nullptr, &n, rec.data (), 24);
+  Bytes plain (300);
+  EVP_DecryptUpdate (ctx, plain.data (), &n, rec.data () + 24, 300);
+  EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, 16, rec.data () + 324);
+  EXPECT_EQ (EVP_DecryptFinal_ex (ctx, plain.data () + 300, &n), 1);
+  EVP_CIPHER_CTX_free (ctx);
+  EXPECT_EQ (plain, data);
+}
+
+TEST (Gcm, streams_under_one_key_never_share_a_nonce)
+{
+  // The nonce space is per stream: (salt, sequence number). Two encoders,
+  // a restart and a flush make four streams; no (salt, seq) repeats.
+  std::set<std::pair<Bytes, Bytes>> seen;
+  size_t total = 0;
+  auto note = [&] (const std::vector<Bytes> &records) {
+    for (auto &r : records) {
+      seen.insert ({Bytes (r.begin () + 14, r.begin () + 24),
+          Bytes (r.begin () + 8, r.begin () + 14)});
+      total++;
+    }
+  };
+  note (gcm_records (some_chunks (50, 8)));
+  note (gcm_records (some_chunks (50, 8))); // same data, same key
+  {
+    Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+    std::vector<Bytes> rec;
+    for (int i = 0; i < 5; i++) {
+      h.push (Bytes (10, 1));
+      rec.push_back (h.pull_all ());
+    }
+    gst_harness_push_event (h.h, gst_event_new_flush_start ());
+    gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
+    start_stream (h.h);
+    for (int i = 0; i < 5; i++) {
+      h.push (Bytes (10, 1));
+      rec.push_back (h.pull_all ());
+    }
+    EXPECT_NE (Bytes (rec[0].begin () + 14, rec[0].begin () + 24),
+        Bytes (rec[5].begin () + 14, rec[5].begin () + 24));
+    EXPECT_EQ (rec[5][13], 0); // the new stream counts from 0 again
+    note (rec);
+  }
+  EXPECT_EQ (seen.size (), total);
+}
+
+TEST (Gcm, large_writable_buffers_are_sealed_in_place)
+{
+  Harness enc ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  Bytes data = random_bytes (20000, 9);
+  GstBuffer *in = new_buffer (data);
+  GstMemory *payload = gst_buffer_peek_memory (in, 0);
+  ASSERT_EQ (gst_harness_push (enc.h, in), GST_FLOW_OK);
+  GstBuffer *rec = gst_harness_pull (enc.h);
+  // header | the input's own memory, encrypted | tag
+  ASSERT_EQ (gst_buffer_n_memory (rec), 3u);
+  EXPECT_EQ (gst_buffer_peek_memory (rec, 1), payload);
+  EXPECT_EQ (gst_buffer_get_size (rec), 20000u + 40);
+  Harness dec ("aesdec", {{"mode", "gcm"}, {"key", kKey128}});
+  ASSERT_EQ (gst_harness_push (dec.h, rec), GST_FLOW_OK);
+  EXPECT_EQ (dec.pull_all (), data);
+}
+
+TEST (Gcm, iv_is_refused)
+{
+  EXPECT_NE (
+      start_error ("aesenc", {{"mode", "gcm"}, {"key", kKey128}, {"iv", kIv}})
+          .find ("mode=gcm makes its own nonces"),
+      std::string::npos);
+}
+
+TEST (Logging, aesenc_logs_to_its_own_category)
+{
+  CategoryRecorder rec;
+  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_LOG);
+  gst_debug_add_log_function (CategoryRecorder::log, &rec, nullptr);
+  {
+    // The shared settings code logs in the element's category too.
+    GstElement *e = make ("aesenc", {});
+    rec.element = e;
+    gst_util_set_object_arg (G_OBJECT (e), "key", "zz");
+    gst_object_unref (e);
+  }
+  {
+    Harness h ("aesenc", {{"key", kKey128}});
+    rec.element = h.h->element;
+    ASSERT_EQ (h.push (Bytes (100, 1)), GST_FLOW_OK);
+    h.eos ();
+  }
+  gst_debug_remove_log_function (CategoryRecorder::log);
+  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_NONE);
+  EXPECT_EQ (rec.seen, std::set<std::string> ({"aesenc"}));
+}
+
+int
+main (int argc, char **argv)
+{
+  return run_tests (argc, argv);
+}
