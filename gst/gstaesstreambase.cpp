@@ -4,10 +4,21 @@
  *
  * Settings (what the user set through properties) live under the object
  * lock and are validated when set, so a wrong value is reported at once.
- * They are checked again, fatally, in start(), which loads the key and
- * hands a snapshot to the element (start_stream) to build its codec from;
- * stop() has the element drop that state, wiping every key copy the stream
- * used. Everything mode-specific lives in the codecs (codec.hpp); everything
+ *
+ * Lifecycle (late configuration, as gst-plugins-bad's elements allow):
+ *  - start() checks the settings it has, fatally: a wrong value fails the
+ *    state change. A value that is still missing (no key, no iv where CBC
+ *    needs one) is not an error yet, because a program may set it after
+ *    start (gst_harness_new() starts the element before it is configured).
+ *  - The stream needs its settings at its first buffer, or at EOS for an
+ *    empty stream: ensure_configured() takes the snapshot there, freezes the
+ *    settings, checks them again (a missing key is an error now, before any
+ *    output), loads the key and hands the snapshot to the element
+ *    (start_stream) to build its codec from. From then on property changes
+ *    are refused.
+ *  - stop() has the element drop that state, wiping every key copy the
+ *    stream used; the settings may change again.
+ * Everything mode-specific lives in the codecs (codec.hpp); everything
  * direction-specific in the elements.
  */
 #ifdef HAVE_CONFIG_H
@@ -53,13 +64,16 @@ namespace {
 struct Settings
 {
   GstAesStreamMode mode = DEFAULT_MODE;
-  /* Whether mode / cipher were set by the user: setting cipher selects CBC,
-   * and an explicit other mode beside it is a conflict. */
+  /* Whether each property was set by the user (to any value, its default
+   * included): without `mode`, setting any of iv, cipher, serialize-iv or
+   * per-buffer-padding means gst-plugins-bad's AES-CBC (resolve_mode). */
   bool mode_set = false;
   GstAesStreamCipher cipher = DEFAULT_CIPHER;
   bool cipher_set = false;
   bool serialize_iv = DEFAULT_SERIALIZE_IV;
+  bool serialize_iv_set = false;
   bool per_buffer_padding = DEFAULT_PER_BUFFER_PADDING;
+  bool per_buffer_padding_set = false;
   /* The parsed key, empty when unset. Kept (wiped on replace and finalize)
    * so that the element can be restarted without setting it again. */
   SecureBytes key;
@@ -68,13 +82,51 @@ struct Settings
   std::string key_file;
   std::optional<std::array<uint8_t, kBlockSize>> iv;
   std::string iv_error;
+  /* iv was given a value (even a malformed one); NULL or "" unsets it. */
+  bool iv_set = false;
+
+  /* A copy to work from without the lock (the key as a wiped copy). */
+  Settings snapshot () const
+  {
+    Settings s;
+    s.mode = mode;
+    s.mode_set = mode_set;
+    s.cipher = cipher;
+    s.cipher_set = cipher_set;
+    s.serialize_iv = serialize_iv;
+    s.serialize_iv_set = serialize_iv_set;
+    s.per_buffer_padding = per_buffer_padding;
+    s.per_buffer_padding_set = per_buffer_padding_set;
+    s.key = key.clone ();
+    s.key_error = key_error;
+    s.key_file = key_file;
+    s.iv = iv;
+    s.iv_error = iv_error;
+    s.iv_set = iv_set;
+    return s;
+  }
+};
+
+/* The mode a stream runs with, and why. */
+struct ResolvedMode
+{
+  GstAesStreamMode mode;
+  /* No `mode`, but a gst-plugins-bad property: their AES-CBC, exactly,
+   * with `cipher`'s key size (default AES-128). */
+  bool compat;
 };
 
 struct Impl
 {
   Settings settings;
-  /* TRUE between start and stop; property changes are refused then. */
-  bool started = false;
+  /* From the late-configuration point (first buffer, or EOS of an empty
+   * stream) to stop: the settings are frozen, changes are refused. Written
+   * under the object lock by the streaming thread (and by start/stop when
+   * no stream runs), so that thread may read it without. */
+  bool configured = false;
+  /* The configuration failed (an error was posted): refuse every buffer
+   * until the next start. */
+  bool config_failed = false;
 };
 
 Mode
@@ -93,11 +145,20 @@ core_mode (GstAesStreamMode mode)
   }
 }
 
-/* Setting `cipher` (the gst-plugins-bad way) selects CBC. */
-GstAesStreamMode
-effective_mode (const Settings &s)
+/* The one place that decides the mode from the settings. An explicit
+ * `mode` wins. Without it, any property of gst-plugins-bad's elements
+ * (iv, cipher, serialize-iv, per-buffer-padding; set to any value) means
+ * their AES-CBC, because that is what the same launch line meant there;
+ * with none of them, CTR with the aesstream header. */
+ResolvedMode
+resolve_mode (const Settings &s)
 {
-  return s.cipher_set && !s.mode_set ? GST_AES_STREAM_MODE_CBC : s.mode;
+  if (s.mode_set)
+    return {s.mode, false};
+  if (s.iv_set || s.cipher_set || s.serialize_iv_set
+      || s.per_buffer_padding_set)
+    return {GST_AES_STREAM_MODE_CBC, true};
+  return {DEFAULT_MODE, false};
 }
 
 size_t
@@ -188,7 +249,7 @@ const gchar *
 gst_aes_stream_base_mode_name (GstAesStreamBase *self)
 {
   GST_OBJECT_LOCK (self);
-  Mode mode = core_mode (effective_mode (get_impl (self)->settings));
+  Mode mode = core_mode (resolve_mode (get_impl (self)->settings).mode);
   GST_OBJECT_UNLOCK (self);
   return aesstream::mode_name (mode);
 }
@@ -198,15 +259,16 @@ gst_aes_stream_base_refuse_while_running (
     GstAesStreamBase *self, GParamSpec *pspec)
 {
   GST_OBJECT_LOCK (self);
-  bool started = get_impl (self)->started;
+  bool configured = get_impl (self)->configured;
   GST_OBJECT_UNLOCK (self);
-  if (!started)
+  if (!configured)
     return FALSE;
   GST_CAT_WARNING_OBJECT (BASE_CAT (self), self,
       "refusing to change '%s' while running", pspec->name);
   GST_ELEMENT_WARNING (self, CORE, STATE_CHANGE,
-      ("Property '%s' cannot be changed while the element is running; "
-       "change it in the NULL or READY state.",
+      ("Property '%s' cannot be changed while the element is running (the "
+       "stream has started); change it before the first buffer, or in the "
+       "NULL or READY state.",
           pspec->name),
       ("refused change of '%s'", pspec->name));
   return TRUE;
@@ -238,9 +300,11 @@ gst_aes_stream_base_set_property (
       break;
     case PROP_SERIALIZE_IV:
       s.serialize_iv = g_value_get_boolean (value);
+      s.serialize_iv_set = true;
       break;
     case PROP_PER_BUFFER_PADDING:
       s.per_buffer_padding = g_value_get_boolean (value);
+      s.per_buffer_padding_set = true;
       break;
     case PROP_KEY: {
       const gchar *text = g_value_get_string (value);
@@ -263,7 +327,8 @@ gst_aes_stream_base_set_property (
       const gchar *text = g_value_get_string (value);
       s.iv.reset ();
       s.iv_error.clear ();
-      if (text != NULL && text[0] != '\0') {
+      s.iv_set = text != NULL && text[0] != '\0';
+      if (s.iv_set) {
         std::array<uint8_t, kBlockSize> iv;
         if (aesstream::parse_iv_hex (text, &iv, &s.iv_error))
           s.iv = iv;
@@ -290,7 +355,7 @@ gst_aes_stream_base_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODE:
-      g_value_set_enum (value, effective_mode (s));
+      g_value_set_enum (value, resolve_mode (s).mode);
       break;
     case PROP_CIPHER:
       g_value_set_enum (value, s.cipher);
@@ -327,98 +392,201 @@ gst_aes_stream_base_get_property (
 #define SETTINGS_ERROR(self, ...)                                              \
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, (__VA_ARGS__), (NULL))
 
-/* The checks of `cipher`, a property of this element (gst-plugins-bad's);
- * the codec factory checks everything else about the mode. */
-static bool
-check_cipher (GstAesStreamBase *self, const Settings &s, const SecureBytes &key)
+/* What check_settings() found. */
+enum class Check
 {
+  kOk,
+  kMissing, /* no key, or no iv where CBC needs one: may still be set */
+  kInvalid, /* an error was posted */
+};
+
+/* The checks of this element's gst-plugins-bad properties (`cipher`, and
+ * what they mean without `mode`); the codec factory checks the rest of the
+ * mode's combinations. `key` is empty while it is missing: the key-size
+ * checks wait for it. */
+static Check
+check_compat (GstAesStreamBase *self, const Settings &s, const SecureBytes &key,
+    const ResolvedMode &rm)
+{
+  const gboolean encrypt = GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
   if (s.cipher_set && s.mode_set && s.mode != GST_AES_STREAM_MODE_CBC) {
     SETTINGS_ERROR (self,
         "cipher=aes-%u-cbc selects CBC, but mode=%s is also set; set "
         "mode=cbc or leave mode out.",
         (guint)cipher_key_length (s.cipher) * 8,
         aesstream::mode_name (core_mode (s.mode)));
-    return false;
+    return Check::kInvalid;
   }
-  if (core_mode (effective_mode (s)) == Mode::kCbc && s.cipher_set
+  if (rm.mode != GST_AES_STREAM_MODE_CBC)
+    return Check::kOk;
+  /* gst-plugins-bad's key size comes from `cipher` (default AES-128); an
+   * explicit mode=cbc without cipher takes the key's size. */
+  if ((s.cipher_set || rm.compat) && !key.empty ()
       && key.size () != cipher_key_length (s.cipher)) {
-    SETTINGS_ERROR (self,
-        "cipher=aes-%u-cbc needs a %u-bit key (%u hex digits); the key "
-        "has %u bits.",
-        (guint)cipher_key_length (s.cipher) * 8,
-        (guint)cipher_key_length (s.cipher) * 8,
-        (guint)cipher_key_length (s.cipher) * 2, (guint)key.size () * 8);
-    return false;
+    const guint bits = (guint)cipher_key_length (s.cipher) * 8;
+    if (s.cipher_set)
+      SETTINGS_ERROR (self,
+          "cipher=aes-%u-cbc needs a %u-bit key (%u hex digits); the key "
+          "has %u bits.",
+          bits, bits, bits / 4, (guint)key.size () * 8);
+    else
+      SETTINGS_ERROR (self,
+          "Without mode, iv/serialize-iv/per-buffer-padding mean "
+          "gst-plugins-bad's AES-CBC with cipher=aes-128-cbc (its default), "
+          "which needs a 128-bit key (32 hex digits); the key has %u bits. "
+          "Set cipher=aes-%u-cbc, or mode=ctr for raw AES-CTR.",
+          (guint)key.size () * 8, (guint)key.size () * 8);
+    return Check::kInvalid;
   }
-  return true;
+  /* aesdec with serialize-iv reads the IV from the stream; otherwise CBC
+   * needs one (gst-plugins-bad used zeros). It may still be set. */
+  if (!s.iv && s.iv_error.empty () && (encrypt || !s.serialize_iv))
+    return Check::kMissing;
+  return Check::kOk;
 }
 
-static gboolean
-gst_aes_stream_base_start (GstBaseTransform *trans)
+/* The one place that decides whether the settings can run a stream: key
+ * (property or file), iv, the resolved mode and every combination (with
+ * the codec factory's checks). Posts an error and returns kInvalid for a
+ * wrong value. A missing key or iv is kMissing when `missing_ok` (start():
+ * a program may still set it), else an error like any other. On kOk, `snap`
+ * is complete: the stream's settings with the key loaded. */
+static Check
+check_settings (GstAesStreamBase *self, const Settings &s, bool missing_ok,
+    GstAesStreamSnapshot *snap)
 {
-  GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
-  GstAesStreamBaseClass *klass = GST_AES_STREAM_BASE_GET_CLASS (self);
-  Impl *impl = get_impl (self);
-
-  /* Snapshot of the settings: the stream never looks at them again. */
-  Settings s;
-  GST_OBJECT_LOCK (self);
-  {
-    const Settings &cur = impl->settings;
-    s.mode = cur.mode;
-    s.mode_set = cur.mode_set;
-    s.cipher = cur.cipher;
-    s.cipher_set = cur.cipher_set;
-    s.serialize_iv = cur.serialize_iv;
-    s.per_buffer_padding = cur.per_buffer_padding;
-    s.key = cur.key.clone ();
-    s.key_error = cur.key_error;
-    s.key_file = cur.key_file;
-    s.iv = cur.iv;
-    s.iv_error = cur.iv_error;
-  }
-  GST_OBJECT_UNLOCK (self);
-  GstAesStreamSnapshot snap;
-  snap.key = std::move (s.key);
-  SecureBytes &key = snap.key;
-
+  const gboolean encrypt = GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
+  SecureBytes &key = snap->key;
+  key = s.key.clone ();
   if (!s.key_error.empty ()) {
     SETTINGS_ERROR (self, "Invalid key property: %s", s.key_error.c_str ());
-    return FALSE;
+    return Check::kInvalid;
   }
   if (!key.empty () && !s.key_file.empty ()) {
     SETTINGS_ERROR (self, "Both key and key-file are set; set only one of "
                           "them.");
-    return FALSE;
-  }
-  if (key.empty () && s.key_file.empty ()) {
-    SETTINGS_ERROR (self, "No key set: set the key property (32, 48 or 64 "
-                          "hex digits for AES-128/192/256) or key-file.");
-    return FALSE;
+    return Check::kInvalid;
   }
   if (!s.key_file.empty ()) {
     std::string error;
     if (!aesstream::read_key_file (s.key_file, &key, &error)) {
       GST_ELEMENT_ERROR (
           self, RESOURCE, OPEN_READ, ("%s", error.c_str ()), (NULL));
-      return FALSE;
+      return Check::kInvalid;
     }
   }
   if (!s.iv_error.empty ()) {
     SETTINGS_ERROR (self, "Invalid iv property: %s", s.iv_error.c_str ());
+    return Check::kInvalid;
+  }
+  const ResolvedMode rm = resolve_mode (s);
+  Check c = check_compat (self, s, key, rm);
+  if (c == Check::kInvalid)
+    return c;
+  if (key.empty ()) {
+    if (missing_ok)
+      return Check::kMissing;
+    SETTINGS_ERROR (self, "No key set: set the key property (32, 48 or 64 "
+                          "hex digits for AES-128/192/256) or key-file.");
+    return Check::kInvalid;
+  }
+  if (c == Check::kMissing) {
+    if (missing_ok)
+      return c;
+    if (rm.compat) {
+      SETTINGS_ERROR (self, "%s",
+          encrypt
+              ? "No iv set: without mode, serialize-iv/per-buffer-padding/"
+                "cipher mean gst-plugins-bad's AES-CBC, which needs an iv (32 "
+                "hex digits; gst-plugins-bad silently used zeros). Set iv, or "
+                "mode=ctr for aesstream's CTR."
+              : "No iv set: without mode, serialize-iv/per-buffer-padding/"
+                "cipher mean gst-plugins-bad's AES-CBC, which needs the iv "
+                "the stream was encrypted with, or serialize-iv=true if the "
+                "stream starts with it.");
+      return Check::kInvalid;
+    }
+    /* Explicit mode=cbc: the codec factory says what is missing. */
+  }
+
+  snap->mode = core_mode (rm.mode);
+  snap->compat = rm.compat;
+  snap->encrypt = encrypt;
+  snap->iv = s.iv;
+  snap->serialize_iv = s.serialize_iv;
+  snap->per_buffer_padding = s.per_buffer_padding;
+  /* The mode's own combinations are the codec factory's to check. */
+  aesstream::Codec trial;
+  aesstream::Problem p = aesstream::make_codec (snap->codec_config (), &trial);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return Check::kInvalid;
+  }
+  return Check::kOk;
+}
+
+/* Whether nothing can set a property after start. gst-launch-1.0 sets all
+ * of them from its command line before the pipeline starts, so there a
+ * missing key fails the state change at once, as a user of the tool
+ * expects. (It also avoids gst-launch 1.22 never exiting when an element
+ * error is posted during preroll before its main loop runs: measured in one
+ * run of three when the error comes with the first buffer.) */
+static bool
+settings_are_final ()
+{
+  const gchar *prg = g_get_prgname ();
+  return prg != NULL && std::strcmp (prg, "gst-launch-1.0") == 0;
+}
+
+/* Checks what it can now; the stream is built when it needs its settings
+ * (ensure_configured). A wrong value fails the state change here, so that
+ * gst-launch users see it before anything runs. */
+static gboolean
+gst_aes_stream_base_start (GstBaseTransform *trans)
+{
+  GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
+  Impl *impl = get_impl (self);
+
+  GST_OBJECT_LOCK (self);
+  Settings s = impl->settings.snapshot ();
+  impl->configured = false;
+  impl->config_failed = false;
+  GST_OBJECT_UNLOCK (self);
+
+  GstAesStreamSnapshot snap; /* its key is wiped by its destructor */
+  Check c = check_settings (self, s, !settings_are_final (), &snap);
+  if (c == Check::kInvalid)
+    return FALSE;
+  if (c == Check::kMissing)
+    GST_CAT_INFO_OBJECT (BASE_CAT (self), self,
+        "no %s yet: it can be set until the first buffer",
+        snap.key.empty () ? "key" : "iv");
+  return TRUE;
+}
+
+/* The late-configuration point: the stream needs its settings now. Freezes
+ * them (snapshot and freeze under one lock: no change slips in between),
+ * checks them (a missing key is an error now, before any output) and has
+ * the element build its stream. Returns FALSE after posting an error (or if
+ * one was posted before). */
+gboolean
+gst_aes_stream_base_ensure_configured (GstAesStreamBase *self)
+{
+  Impl *impl = get_impl (self);
+  if (G_LIKELY (impl->configured))
+    return !impl->config_failed;
+
+  GST_OBJECT_LOCK (self);
+  Settings s = impl->settings.snapshot ();
+  impl->configured = true;
+  GST_OBJECT_UNLOCK (self);
+
+  GstAesStreamSnapshot snap;
+  if (check_settings (self, s, false, &snap) != Check::kOk
+      || !GST_AES_STREAM_BASE_GET_CLASS (self)->start_stream (self, &snap)) {
+    impl->config_failed = true;
     return FALSE;
   }
-  if (!check_cipher (self, s, key))
-    return FALSE;
-
-  snap.mode = core_mode (effective_mode (s));
-  snap.encrypt = klass->encrypt;
-  snap.iv = s.iv;
-  snap.serialize_iv = s.serialize_iv;
-  snap.per_buffer_padding = s.per_buffer_padding;
-  if (!klass->start_stream (self, &snap))
-    return FALSE;
-
   if (snap.mode == Mode::kEcb) {
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("mode=ecb is insecure: identical 16-byte blocks give identical "
@@ -426,17 +594,35 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
          "to interoperate with the original ECB recipe; prefer mode=ctr."),
         (NULL));
   }
-  GST_CAT_INFO_OBJECT (BASE_CAT (self), self, "starting: mode %s, AES-%u, %s",
-      aesstream::mode_name (snap.mode), (guint)key.size () * 8,
+  GST_CAT_INFO_OBJECT (BASE_CAT (self), self,
+      "configured: mode %s%s, AES-%u, %s", aesstream::mode_name (snap.mode),
+      snap.compat ? " (gst-plugins-bad's meaning of the settings)" : "",
+      (guint)snap.key.size () * 8,
       snap.mode == Mode::kCtr && !snap.iv ? "random iv in a stream header"
       : snap.serialize_iv                 ? "serialized iv"
                                           : "iv from the properties");
-
-  GST_OBJECT_LOCK (self);
-  impl->started = true;
-  GST_OBJECT_UNLOCK (self);
-  /* The snapshot's key is wiped here by its destructor. */
   return TRUE;
+}
+
+gboolean
+gst_aes_stream_base_is_configured (GstAesStreamBase *self)
+{
+  return get_impl (self)->configured;
+}
+
+/* Every buffer passes here before the base class looks at it: the first
+ * one configures the stream. */
+static GstFlowReturn
+gst_aes_stream_base_submit_input_buffer (
+    GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
+{
+  if (G_UNLIKELY (!gst_aes_stream_base_ensure_configured (
+          GST_AES_STREAM_BASE (trans)))) {
+    gst_buffer_unref (input);
+    return GST_FLOW_ERROR;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
+      ->submit_input_buffer (trans, is_discont, input);
 }
 
 static gboolean
@@ -447,7 +633,8 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
    * schedules, key copies are SecureBytes. Nothing of the stream is left. */
   GST_AES_STREAM_BASE_GET_CLASS (self)->stop_stream (self);
   GST_OBJECT_LOCK (self);
-  get_impl (self)->started = false;
+  get_impl (self)->configured = false;
+  get_impl (self)->config_failed = false;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -651,6 +838,8 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);
+  trans_class->submit_input_buffer
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_base_submit_input_buffer);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags)0);

@@ -24,8 +24,10 @@ struct _GstAesStreamBaseClass
   /* The element's debug category; the shared code logs there too, so that
    * everything an element does shows under its own name. */
   GstDebugCategory *debug;
-  /* start(): the settings were checked and the key loaded; build the
-   * stream's state (its codec) from them, or post an error and fail. */
+  /* The stream needs its settings (first buffer, or EOS of an empty
+   * stream; see gst_aes_stream_base_ensure_configured): they were frozen
+   * and checked and the key loaded; build the stream's state (its codec)
+   * from them, or post an error and fail. Called on the streaming thread. */
   gboolean (*start_stream) (
       GstAesStreamBase *self, const GstAesStreamSnapshot *settings);
   /* stop(): drop every piece of the stream's state. */
@@ -65,8 +67,18 @@ GType gst_aes_stream_register_enum (
 /* The configured mode as its lower-case name ("ctr"), as caps carry it. */
 const gchar *gst_aes_stream_base_mode_name (GstAesStreamBase *self);
 
+/* The late-configuration point, for the elements' EOS handling (the base
+ * class calls it before every buffer): the first call freezes and checks
+ * the settings and has the element build its stream (start_stream).
+ * FALSE when that failed (an error was posted). */
+gboolean gst_aes_stream_base_ensure_configured (GstAesStreamBase *self);
+
+/* Whether the settings are frozen (the stream has started). Streaming
+ * thread only. */
+gboolean gst_aes_stream_base_is_configured (GstAesStreamBase *self);
+
 /* For a subclass's own properties: TRUE (after a warning on the bus) if the
- * element is running and the change must be refused. Call it with the
+ * stream has started and the change must be refused. Call it with the
  * object lock NOT held. */
 gboolean gst_aes_stream_base_refuse_while_running (
     GstAesStreamBase *self, GParamSpec *pspec);

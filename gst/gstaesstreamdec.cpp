@@ -31,6 +31,7 @@
 
 #include <gst/base/gstadapter.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -40,6 +41,7 @@
 #include <openssl/crypto.h>
 
 #include "gstaesstreamprivate.hpp"
+#include "probe.hpp"
 
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_dec_debug);
 #define GST_CAT_DEFAULT gst_aes_stream_dec_debug
@@ -75,6 +77,16 @@ struct DecState
   /* An error was posted: refuse everything until the next start. */
   bool failed = false;
 
+  /* Settings resolved the gst-plugins-bad way (GstAesStreamSnapshot). */
+  bool compat = false;
+  /* compat: a buffer went through the codec (an empty stream stays empty),
+   * the bytes it got, and the stream's first bytes, to recognise our own
+   * formats before a byte of garbage is output. */
+  bool fed = false;
+  guint64 in_bytes = 0;
+  std::array<uint8_t, 4> sniff{};
+  size_t sniff_have = 0;
+
   /* mode=gcm: bytes not yet framed into records, the resolved policy for
    * bad records, when the last warning was posted. */
   std::unique_ptr<GstAdapter, AdapterDeleter> adapter;
@@ -106,6 +118,9 @@ struct DecImpl
   GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
   DecState state;
   Counters counters;
+  /* The mode upstream's caps named before the stream's settings were final
+   * (streaming thread only); compared with them in start_stream. */
+  std::string upstream_mode;
 };
 
 struct _GstAesStreamDec
@@ -222,6 +237,23 @@ gst_aes_stream_dec_transform_caps (GstBaseTransform *trans,
   return filter ? gst_caps_ref (filter) : gst_caps_new_any ();
 }
 
+/* Upstream's caps say how the stream was encrypted. */
+static bool
+check_upstream_mode (GstAesStreamDec *self)
+{
+  const std::string &theirs = self->impl->upstream_mode;
+  const gchar *ours
+      = gst_aes_stream_base_mode_name (GST_AES_STREAM_BASE (self));
+  if (theirs.empty () || theirs == ours)
+    return true;
+  GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+      ("The input was encrypted with mode=%s but aesdec has mode=%s; set "
+       "mode=%s on aesdec.",
+          theirs.c_str (), ours, theirs.c_str ()),
+      (NULL));
+  return false;
+}
+
 /* Input caps describe ciphertext. Only aesenc's original-caps say what the
  * plaintext is; anything else (udpsrc's, a capsfilter's) is not forwarded,
  * so that downstream typefinds the plaintext instead of trusting a label. */
@@ -241,17 +273,13 @@ handle_caps (GstAesStreamDec *self, GstCaps *caps)
     return TRUE;
   }
 
+  /* The settings may change until the first buffer: until then the mode
+   * is compared when they are final (start_stream). */
   const gchar *mode = gst_structure_get_string (s, "mode");
-  const gchar *ours
-      = gst_aes_stream_base_mode_name (GST_AES_STREAM_BASE (self));
-  if (mode != NULL && std::strcmp (mode, ours) != 0) {
-    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-        ("The input was encrypted with mode=%s but aesdec has mode=%s; set "
-         "mode=%s on aesdec.",
-            mode, ours, mode),
-        (NULL));
+  self->impl->upstream_mode = mode != NULL ? mode : "";
+  if (gst_aes_stream_base_is_configured (GST_AES_STREAM_BASE (self))
+      && !check_upstream_mode (self))
     return FALSE;
-  }
 
   const gchar *original = gst_structure_get_string (s, "original-caps");
   if (original == NULL)
@@ -283,6 +311,9 @@ gst_aes_stream_dec_start_stream (
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return FALSE;
   }
+  if (!check_upstream_mode (self))
+    return FALSE;
+  st.compat = settings->compat;
   if (settings->serialize_iv && settings->iv)
     GST_INFO_OBJECT (self, "serialize-iv: the iv property is not used, the "
                            "stream carries the IV");
@@ -301,6 +332,7 @@ static void
 gst_aes_stream_dec_stop_stream (GstAesStreamBase *base)
 {
   GST_AES_STREAM_DEC (base)->impl->state = DecState ();
+  GST_AES_STREAM_DEC (base)->impl->upstream_mode.clear ();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -315,6 +347,67 @@ gst_aes_stream_dec_prepare_output_buffer (
       codec.max_output (gst_buffer_get_size (inbuf)), outbuf);
 }
 
+/* compat: what to add to a decryption error, since the likeliest cause is
+ * a stream from aesenc mode=ctr given to an aesdec set up the
+ * gst-plugins-bad way. */
+static void
+add_compat_hint (const DecState &st, Problem *p)
+{
+  if (st.compat)
+    p->message += ". aesdec has iv/cipher/serialize-iv/per-buffer-padding "
+                  "without mode, which means gst-plugins-bad's AES-CBC; if "
+                  "the stream was encrypted with AES-CTR (aesenc mode=ctr "
+                  "iv=..., or aesenc iv=... of aesstream before this meant "
+                  "CBC), set mode=ctr on aesdec";
+}
+
+/* compat: a stream that starts with one of our own formats (the aesstream
+ * header, a gcm-file preamble, GCM records) is not gst-plugins-bad's CBC.
+ * Caught on its first 4 bytes, before CBC can output a block of garbage.
+ * (A real CBC stream starts like this by chance with probability 2^-31.) */
+static bool
+sniff_foreign_format (GstAesStreamDec *self, DecState &st, GstBuffer *inbuf)
+{
+  const bool at_start = st.sniff_have == 0;
+  st.sniff_have += gst_buffer_extract (inbuf, 0,
+      st.sniff.data () + st.sniff_have, st.sniff.size () - st.sniff_have);
+  if (st.sniff_have < st.sniff.size ())
+    return true;
+  const guint8 *b = st.sniff.data ();
+  const char *what = NULL, *mode = NULL;
+  if (std::memcmp (b, format::kStreamMagic.data (), 4) == 0) {
+    what = "header";
+    mode = "ctr";
+  } else if (b[0] == format::kRecordMagic0 && b[1] == format::kRecordMagic1
+             && b[2] == format::kRecordVersion && b[3] <= 1) {
+    what = "GCM records";
+    mode = "gcm";
+  }
+  if (what == NULL)
+    return true;
+  /* When this buffer holds the whole header, name the exact format. */
+  guint8 head[aesstream::kProbeSize];
+  gsize n = gst_buffer_extract (inbuf, 0, head, sizeof (head));
+  aesstream::StreamInfo info;
+  std::string ignored;
+  if (at_start
+      && aesstream::probe_stream (head, n, &info, &ignored)
+             == aesstream::ProbeResult::kMatch) {
+    what = aesstream::stream_format_name (info.format);
+    mode = info.mode;
+  }
+  GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+      ("The input starts with aesstream's %s, so it is not AES-CBC: aesdec "
+       "has iv/cipher/serialize-iv/per-buffer-padding without mode, which "
+       "means gst-plugins-bad's AES-CBC. Set mode=%s%s and the key on aesdec.",
+          what, mode,
+          std::strcmp (mode, "ctr") == 0
+              ? " (without iv: mode=ctr with an iv is raw CTR without header)"
+              : ""),
+      (NULL));
+  return false;
+}
+
 static GstFlowReturn
 gst_aes_stream_dec_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
@@ -322,11 +415,22 @@ gst_aes_stream_dec_transform (
   DecState &st = impl_of (trans)->state;
   if (G_UNLIKELY (st.failed))
     return GST_FLOW_ERROR;
+  if (G_UNLIKELY (st.compat)) {
+    if (st.sniff_have < st.sniff.size ()
+        && !sniff_foreign_format (
+            reinterpret_cast<GstAesStreamDec *> (trans), st, inbuf)) {
+      st.failed = true;
+      return GST_FLOW_ERROR;
+    }
+    st.fed = true;
+    st.in_bytes += gst_buffer_get_size (inbuf);
+  }
   StreamCodec &codec = *st.codec.stream;
   StreamCodec::Output r;
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
+    add_compat_hint (st, &p);
     GST_AES_STREAM_POST_PROBLEM (trans, p);
     return GST_FLOW_ERROR;
   }
@@ -334,8 +438,10 @@ gst_aes_stream_dec_transform (
     GST_DEBUG_OBJECT (trans, "read the stream's prefix");
   /* CTR keeps one output buffer per input buffer, even an empty one;
    * block modes may have nothing to say yet, and no mode has when a
-   * buffer held only prefix bytes. */
-  if (r.size == 0 && (!codec.one_output_per_input () || r.offset > 0))
+   * buffer held only prefix bytes. gst-plugins-bad's elements output one
+   * buffer per input buffer, empty or not: so does the compat way. */
+  if (r.size == 0 && (!codec.one_output_per_input () || r.offset > 0)
+      && !st.compat)
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   return GST_FLOW_OK;
 }
@@ -735,10 +841,23 @@ drain (GstAesStreamDec *self, DecState &st)
     return drain_records (self, st);
   if (!st.codec.stream)
     return TRUE; /* not started */
+  if (st.compat && !st.fed)
+    return TRUE; /* gst-plugins-bad: an empty stream stays empty */
+  const guint64 prefix = st.codec.stream->prefix_size ();
+  if (st.compat && st.in_bytes > prefix && (st.in_bytes - prefix) % 16 != 0) {
+    Problem p = Problem::make (Problem::Kind::kCorrupt,
+        "The stream's length is not a multiple of 16 bytes ("
+            + std::to_string ((st.in_bytes - prefix) % 16)
+            + " left over at the end), so it is not AES-CBC");
+    add_compat_hint (st, &p);
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return FALSE;
+  }
   guint8 tail[StreamCodec::kMaxFinishOutput];
   gsize written = 0;
   Problem p = st.codec.stream->finish (tail, &written);
   if (!p.ok ()) {
+    add_compat_hint (st, &p);
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return FALSE;
   }
@@ -755,6 +874,9 @@ static Problem
 restart (DecState &st)
 {
   st.failed = false;
+  st.fed = false;
+  st.in_bytes = 0;
+  st.sniff_have = 0;
   if (st.adapter)
     gst_adapter_clear (st.adapter.get ());
   if (st.codec.stream)
@@ -777,7 +899,10 @@ gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
       return ret;
     }
     case GST_EVENT_EOS:
-      if (!drain (self, st)) {
+      /* An empty stream needs its settings here (a missing key is
+       * reported). */
+      if (!gst_aes_stream_base_ensure_configured (GST_AES_STREAM_BASE (self))
+          || !drain (self, st)) {
         gst_event_unref (event);
         return FALSE;
       }

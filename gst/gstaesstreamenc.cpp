@@ -33,6 +33,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cstring>
+
 #include "gstaesstreamprivate.hpp"
 
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_enc_debug);
@@ -55,6 +57,11 @@ struct EncState
   aesstream::Codec codec;
   /* An error was posted: refuse everything until the next start. */
   bool failed = false;
+  /* Settings resolved the gst-plugins-bad way (GstAesStreamSnapshot). */
+  bool compat = false;
+  /* compat: a buffer went through the codec (an empty stream stays empty,
+   * as with gst-plugins-bad). */
+  bool fed = false;
 };
 
 struct _GstAesStreamEnc
@@ -127,6 +134,33 @@ gst_aes_stream_enc_fixate_caps (GstBaseTransform *trans,
 /* ---------------------------------------------------------------------- */
 /* Start / stop */
 
+/* Caps negotiated before the stream's settings were final named the mode
+ * of the settings as they were then (a harness sets caps, then the key and
+ * iv): tell downstream the mode the stream really has, before its first
+ * byte. */
+static void
+relabel_output_caps (GstAesStreamEnc *self, aesstream::Mode mode)
+{
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstCaps *caps = gst_pad_get_current_caps (srcpad);
+  if (caps == NULL)
+    return;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  const gchar *named = gst_structure_get_string (s, "mode");
+  if (!gst_structure_has_name (s, GST_AES_STREAM_ENCRYPTED_CAPS_NAME)
+      || named == NULL
+      || std::strcmp (named, aesstream::mode_name (mode)) == 0) {
+    gst_caps_unref (caps);
+    return;
+  }
+  caps = gst_caps_make_writable (caps);
+  gst_caps_set_simple (
+      caps, "mode", G_TYPE_STRING, aesstream::mode_name (mode), NULL);
+  GST_INFO_OBJECT (
+      self, "mode resolved after negotiation: %" GST_PTR_FORMAT, caps);
+  gst_pad_push_event (srcpad, gst_event_new_caps (caps));
+}
+
 static gboolean
 gst_aes_stream_enc_start_stream (
     GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
@@ -137,7 +171,9 @@ gst_aes_stream_enc_start_stream (
     GST_AES_STREAM_POST_PROBLEM (base, p);
     return FALSE;
   }
+  st.compat = settings->compat;
   *GST_AES_STREAM_ENC (base)->state = std::move (st);
+  relabel_output_caps (GST_AES_STREAM_ENC (base), settings->mode);
   return TRUE;
 }
 
@@ -235,16 +271,22 @@ gst_aes_stream_enc_transform (
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return GST_FLOW_ERROR;
   }
+  st.fed = true;
   /* The prefix (stream header, serialized IV) goes in front of the first
-   * output, as a memory of its own (no copy of the payload). */
-  ByteView prefix = codec.take_prefix (r.size);
+   * output, as a memory of its own (no copy of the payload). A serialized
+   * IV waits for ciphertext, except the gst-plugins-bad way, where it is
+   * the first buffer's first bytes whatever follows (any size > 0 says
+   * "due now"). */
+  ByteView prefix
+      = codec.take_prefix (G_UNLIKELY (st.compat) ? r.size + 1 : r.size);
   if (G_UNLIKELY (!prefix.empty ())) {
     gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
     return GST_FLOW_OK;
   }
   /* CTR keeps one output buffer per input buffer, even an empty one; block
-   * modes may have nothing to say yet. */
-  if (r.size == 0 && !codec.one_output_per_input ())
+   * modes may have nothing to say yet. gst-plugins-bad's elements output
+   * one buffer per input buffer, empty or not: so does the compat way. */
+  if (r.size == 0 && !codec.one_output_per_input () && !st.compat)
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   return GST_FLOW_OK;
 }
@@ -274,6 +316,8 @@ drain (GstAesStreamEnc *self, EncState &st)
   }
   if (!st.codec.stream)
     return TRUE; /* not started */
+  if (st.compat && !st.fed)
+    return TRUE; /* gst-plugins-bad: an empty stream stays empty */
   StreamCodec &codec = *st.codec.stream;
   guint8 tail[StreamCodec::kMaxFinishOutput];
   gsize written = 0;
@@ -298,6 +342,7 @@ static Problem
 restart (EncState &st)
 {
   st.failed = false;
+  st.fed = false;
   if (st.codec.stream)
     return st.codec.stream->restart ();
   if (st.codec.sealer)
@@ -321,7 +366,10 @@ gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
             trans->srcpad, gst_event_new_caps (encrypted_caps (self)));
       break;
     case GST_EVENT_EOS:
-      if (!drain (self, st)) {
+      /* An empty stream needs its settings here (its header; a missing
+       * key reported). */
+      if (!gst_aes_stream_base_ensure_configured (GST_AES_STREAM_BASE (self))
+          || !drain (self, st)) {
         gst_event_unref (event);
         return FALSE;
       }

@@ -9,11 +9,17 @@
 
 #include "codec.hpp"
 
-/* The settings of one stream: a snapshot taken by start(), checked, with the
- * key loaded. The stream never looks at the properties again. */
+/* The settings of one stream: a snapshot taken when the stream needs them
+ * (its first buffer), checked, with the key loaded. The stream never looks
+ * at the properties again. */
 struct _GstAesStreamSnapshot
 {
   aesstream::Mode mode = aesstream::Mode::kCtr;
+  /* No `mode`, but gst-plugins-bad's properties: their AES-CBC, with their
+   * buffer behaviour (one output per input, serialized IV in the first
+   * buffer, an empty stream stays empty); aesdec also refuses input that
+   * cannot be CBC, naming mode=ctr. */
+  bool compat = false;
   bool encrypt = true;
   aesstream::SecureBytes key;
   std::optional<std::array<uint8_t, aesstream::kBlockSize>> iv;

@@ -69,7 +69,7 @@ fi
 step "7. Raw CTR with a fixed IV is byte-identical to openssl enc"
 iv=000102030405060708090a0b0c0d0e0f
 run gst-launch-1.0 -q filesrc location="$out/plain.mkv" \
-  ! aesenc key-file="$out/demo.key" iv=$iv ! filesink location="$out/raw-ctr.bin"
+  ! aesenc key-file="$out/demo.key" mode=ctr iv=$iv ! filesink location="$out/raw-ctr.bin"
 printf '$ %s\n' "openssl enc -aes-256-ctr -K \$(cat $out/demo.key) -iv $iv -in $out/plain.mkv -out $out/raw-ctr.openssl"
 openssl enc -aes-256-ctr -K "$(cat "$out/demo.key")" -iv $iv \
   -in "$out/plain.mkv" -out "$out/raw-ctr.openssl"

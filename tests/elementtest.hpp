@@ -193,6 +193,18 @@ run_chunked (const char *factory, const Props &props, const Bytes &data,
   return h.pull_all ();
 }
 
+// Starts an element configured with `props`, pushes one buffer and returns
+// the error that buffer caused; checks that nothing was output.
+inline std::string
+first_buffer_error (const char *factory, const Props &props)
+{
+  Harness h (factory, props);
+  EXPECT_EQ (h.error (), "") << "at start";
+  EXPECT_EQ (h.push (Bytes (32, 1)), GST_FLOW_ERROR);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+  return h.error ();
+}
+
 // Tries to start an element configured with `props` and returns the error
 // it posted ("" if it started).
 inline std::string

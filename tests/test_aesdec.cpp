@@ -3,6 +3,7 @@
 // record framing, replay protection, counters and the invalid-records
 // policy.
 #include "elementtest.hpp"
+#include "theirtests.hpp"
 
 TEST (Cbc, serialized_iv_is_written_once_and_read_across_buffers)
 {
@@ -85,7 +86,8 @@ TEST (Caps, unrelated_input_caps_are_not_passed_on)
 {
   // udpsrc's caps describe the transport, not the plaintext: downstream is
   // left to typefind.
-  Harness dec ("aesdec", {{"key", kKey128}, {"iv", kIv}}, "application/x-rtp");
+  Harness dec ("aesdec", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}},
+      "application/x-rtp");
   ASSERT_EQ (dec.push (Bytes (32, 1)), GST_FLOW_OK);
   EXPECT_EQ (dec.pull_all ().size (), 32u);
   EXPECT_EQ (gst_pad_get_current_caps (dec.h->sinkpad), nullptr);
@@ -102,8 +104,16 @@ TEST (Caps, mode_mismatch_is_reported)
   GstCaps *caps
       = gst_caps_from_string ("application/x-aes-encrypted, mode=(string)ctr");
   // (A sticky event's push reports success once stored; the bus says more.)
+  // The settings may still change until the first buffer: that is when the
+  // mode is compared.
   gst_harness_push_event (h, gst_event_new_caps (caps));
   gst_caps_unref (caps);
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  EXPECT_EQ (
+      gst_harness_push (h, gst_buffer_new_allocate (nullptr, 16, nullptr)),
+      GST_FLOW_ERROR);
   GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   ASSERT_NE (msg, nullptr);
   GError *err = nullptr;
@@ -329,6 +339,163 @@ TEST (Logging, aesdec_logs_to_its_own_category)
   gst_debug_remove_log_function (CategoryRecorder::log);
   gst_debug_set_threshold_for_name ("aesdec", GST_LEVEL_NONE);
   EXPECT_EQ (rec.seen, std::set<std::string> ({"aesdec"}));
+}
+
+// ---------------------------------------------------------------------------
+// gst-plugins-bad's semantics when `mode` is not set, late configuration
+// (issue 12)
+
+TEST (GstPluginsBadAesdec, text16)
+{
+  run_their_way ("aesdec", true, false, hex (kBadEnc16), hex (kBadPlain16), {});
+}
+
+TEST (GstPluginsBadAesdec, text16_serialize)
+{
+  run_their_way ("aesdec", true, true, cat (hex (kBadIv), hex (kBadEnc16)),
+      hex (kBadPlain16), {});
+}
+
+TEST (GstPluginsBadAesdec, text16_serialize_no_per_buffer_padding)
+{
+  // The last block may be padding: held back until EOS, where it turns out
+  // to be nothing but padding.
+  run_their_way ("aesdec", false, true, cat (hex (kBadIv), hex (kBadEnc16)),
+      hex (kBadPlain16), {});
+}
+
+TEST (GstPluginsBadAesdec, text17)
+{
+  run_their_way ("aesdec", true, false, hex (kBadEnc17), hex (kBadPlain17), {});
+}
+
+TEST (GstPluginsBadAesdec, text17_serialize)
+{
+  run_their_way ("aesdec", true, true, cat (hex (kBadIv), hex (kBadEnc17)),
+      hex (kBadPlain17), {});
+}
+
+TEST (GstPluginsBadAesdec, text17_serialize_no_per_buffer_padding)
+{
+  // Whole blocks as soon as they are known not to be the last; the 17th
+  // byte at EOS.
+  Bytes plain = hex (kBadPlain17);
+  run_their_way ("aesdec", false, true, cat (hex (kBadIv), hex (kBadEnc17)),
+      slice (plain, 0, 16), slice (plain, 16, 17));
+}
+
+TEST (Compat, aesdec_refuses_aesstream_formats_naming_the_mode)
+{
+  Bytes header_stream = run_chunked (
+      "aesenc", {{"key", kKey128}}, random_bytes (100, 1), 1, 100);
+  Bytes gcm_stream = run_chunked (
+      "aesenc", {{"key", kKey128}, {"mode", "gcm"}}, Bytes (64, 1), 1, 100);
+  struct Case
+  {
+    const Bytes &input;
+    const char *names;
+  } cases[] = {{header_stream, "mode=ctr"}, {gcm_stream, "mode=gcm"}};
+  for (const Case &c : cases) {
+    for (bool pbp : {true, false}) {
+      // Byte by byte too (a byte stream: per-buffer-padding=false only):
+      // recognised across buffers, before any output.
+      for (size_t chunk : {c.input.size (), pbp ? c.input.size () : 1}) {
+        Harness h (
+            "aesdec", {{"key", kKey128}, {"iv", kIv},
+                          {"per-buffer-padding", pbp ? "true" : "false"}});
+        GstFlowReturn ret = GST_FLOW_OK;
+        for (size_t pos = 0; pos < c.input.size () && ret == GST_FLOW_OK;
+             pos += chunk)
+          ret = h.push (
+              slice (c.input, pos, std::min (pos + chunk, c.input.size ())));
+        EXPECT_EQ (ret, GST_FLOW_ERROR);
+        std::string err = h.error ();
+        EXPECT_NE (err.find (c.names), std::string::npos) << err;
+        EXPECT_EQ (h.pull_all ().size (), 0u);
+      }
+    }
+  }
+}
+
+TEST (Compat, aesdec_refuses_raw_ctr_naming_mode_ctr)
+{
+  // What `aesenc iv=…` produced before it meant CBC: raw CTR, any length.
+  Bytes ctr = reference ("CTR", true, kKey128, kIv, random_bytes (1000, 4));
+  {
+    // Default per-buffer padding: the buffer cannot be CBC (length).
+    Harness h ("aesdec", {{"key", kKey128}, {"iv", kIv}});
+    EXPECT_EQ (h.push (ctr), GST_FLOW_ERROR);
+    EXPECT_NE (h.error ().find ("set mode=ctr on aesdec"), std::string::npos);
+    EXPECT_EQ (h.pull_all ().size (), 0u);
+  }
+  {
+    // Padding at the end only: the length is known at EOS.
+    Harness h ("aesdec",
+        {{"key", kKey128}, {"iv", kIv}, {"per-buffer-padding", "false"}});
+    EXPECT_EQ (h.push (ctr), GST_FLOW_OK);
+    EXPECT_FALSE (h.eos ());
+    std::string err = h.error ();
+    EXPECT_NE (
+        err.find ("not a multiple of 16 bytes (8 left over"), std::string::npos)
+        << err;
+    EXPECT_NE (err.find ("set mode=ctr on aesdec"), std::string::npos);
+  }
+  // The same stream with mode=ctr: the way it is decrypted now.
+  EXPECT_EQ (run_chunked ("aesdec",
+                 {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}}, ctr, 1, 300),
+      reference ("CTR", false, kKey128, kIv, ctr));
+}
+
+TEST (LateConfig, aesdec_compares_upstream_caps_with_the_late_settings)
+{
+  // Caps saying mode=cbc arrive while aesdec is not configured yet (it
+  // would be CTR then); the iv set afterwards makes it CBC: no error.
+  Bytes data = random_bytes (32, 7);
+  Bytes ct = reference ("CBC", true, kBadKey, kBadIv, data);
+  GstHarness *h = gst_harness_new ("aesdec");
+  gst_harness_set_src_caps_str (h, "application/x-aes-encrypted, mode=cbc");
+  g_object_set (h->element, "key", kBadKey, "iv", kBadIv, "per-buffer-padding",
+      FALSE, nullptr);
+  ASSERT_EQ (gst_harness_push (h, new_buffer (ct)), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  Bytes out;
+  while (GstBuffer *b = gst_harness_try_pull (h)) {
+    out = cat (out, buffer_bytes (b));
+    gst_buffer_unref (b);
+  }
+  EXPECT_EQ (out, data);
+  gst_harness_teardown (h);
+}
+
+TEST (LateConfig, flush_and_empty_buffers_before_the_configuration_are_harmless)
+{
+  Bytes header_stream
+      = run_chunked ("aesenc", {{"key", kKey128}}, random_bytes (80, 9), 1, 80);
+  Harness h ("aesdec", {{"key", kKey128}});
+  gst_harness_push_event (h.h, gst_event_new_flush_start ());
+  gst_harness_push_event (h.h, gst_event_new_flush_stop (TRUE));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event (h.h, gst_event_new_segment (&seg));
+  // Configured the gst-plugins-bad way after start; an empty first buffer
+  // does not hide the header that follows.
+  g_object_set (h.h->element, "iv", kIv, "per-buffer-padding", FALSE, nullptr);
+  EXPECT_EQ (h.push (Bytes ()), GST_FLOW_OK);
+  EXPECT_EQ (h.push (header_stream), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("Set mode=ctr"), std::string::npos);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+}
+
+TEST (Compat, aesdec_names_the_exact_format_it_refuses)
+{
+  Bytes header_stream
+      = run_chunked ("aesenc", {{"key", kKey128}}, random_bytes (80, 9), 1, 80);
+  Harness h ("aesdec", {{"key", kKey128}, {"iv", kIv}});
+  EXPECT_EQ (h.push (header_stream), GST_FLOW_ERROR);
+  std::string err = h.error ();
+  EXPECT_NE (err.find ("starts with aesstream's CTR header"), std::string::npos)
+      << err;
+  EXPECT_NE (err.find ("Set mode=ctr (without iv"), std::string::npos) << err;
 }
 
 int

@@ -2,6 +2,10 @@
 // stream header and serialized IV, in-place work, flushes, caps, settings
 // and GCM sealing. (Round trips through aesdec check both directions.)
 #include "elementtest.hpp"
+#include "theirtests.hpp"
+
+#include <atomic>
+#include <thread>
 
 namespace {
 
@@ -40,11 +44,13 @@ TEST (Ctr, matches_openssl_for_any_chunking)
     Bytes expected = reference ("CTR", true, key, kIv, data);
     for (unsigned seed = 0; seed < 20; seed++) {
       ASSERT_EQ (
-          run_chunked ("aesenc", {{"key", key}, {"iv", kIv}}, data, seed, 300),
+          run_chunked ("aesenc", {{"key", key}, {"mode", "ctr"}, {"iv", kIv}},
+              data, seed, 300),
           expected)
           << "seed " << seed;
-      ASSERT_EQ (run_chunked ("aesdec", {{"key", key}, {"iv", kIv}}, expected,
-                     seed, 300),
+      ASSERT_EQ (
+          run_chunked ("aesdec", {{"key", key}, {"mode", "ctr"}, {"iv", kIv}},
+              expected, seed, 300),
           data)
           << "seed " << seed;
     }
@@ -116,7 +122,7 @@ TEST (Ctr, random_iv_differs_between_starts)
 
 TEST (Ctr, keeps_buffer_sizes_timestamps_and_flags)
 {
-  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   Bytes data = random_bytes (1000, 5);
   GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
   GST_BUFFER_PTS (in) = 40 * GST_MSECOND;
@@ -147,7 +153,7 @@ TEST (Ctr, keeps_buffer_sizes_timestamps_and_flags)
 
 TEST (Ctr, encrypts_writable_buffers_in_place)
 {
-  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   Bytes data = random_bytes (4096, 9);
   GstBuffer *in = gst_buffer_new_memdup (data.data (), data.size ());
   GstMemory *mem = gst_buffer_peek_memory (in, 0);
@@ -196,7 +202,7 @@ TEST (Ctr, region_of_a_bigger_buffer_is_encrypted_correctly)
 {
   // Parsers and adapters hand out regions of bigger buffers: their memory
   // is shared and cannot be mapped for writing as it is.
-  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   Bytes data = random_bytes (3000, 10);
   GstBuffer *big = new_buffer (data);
   GstBuffer *part
@@ -210,7 +216,8 @@ TEST (Ctr, region_of_a_bigger_buffer_is_encrypted_correctly)
 
 TEST (Ctr, read_only_input_is_copied_once_into_the_downstream_pool)
 {
-  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstElement *e
+      = make ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
   GstBufferPool *pool = gst_buffer_pool_new ();
   gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
@@ -240,9 +247,10 @@ TEST (Ctr, read_only_input_is_copied_once_into_the_downstream_pool)
 TEST (Ecb, pads_only_at_eos)
 {
   Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
-  EXPECT_NE (h.warning ().find ("insecure"), std::string::npos);
   Bytes data = random_bytes (20, 1);
   ASSERT_EQ (h.push (Bytes (data.begin (), data.begin () + 10)), GST_FLOW_OK);
+  // Posted when the stream starts (its settings are final then).
+  EXPECT_NE (h.warning ().find ("insecure"), std::string::npos);
   EXPECT_EQ (gst_harness_buffers_in_queue (h.h), 0u); // carried, not padded
   ASSERT_EQ (h.push (Bytes (data.begin () + 10, data.end ())), GST_FLOW_OK);
   EXPECT_EQ (h.pull_all ().size (), 16u);
@@ -254,7 +262,8 @@ TEST (Ecb, pads_only_at_eos)
 
 TEST (Stream, restart_with_fixed_iv_reproduces_the_bytes)
 {
-  GstElement *e = make ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  GstElement *e
+      = make ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
   gst_harness_play (h);
   start_stream (h);
@@ -333,12 +342,17 @@ TEST (Caps, encrypted_caps_without_upstream_caps)
 TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
 {
   static const std::string k40 (40, 'a'), x32 (32, 'x');
+  // A wrong value fails the state change; a missing one (key, or the iv
+  // CBC needs) can still be set after start, and is an error at the first
+  // buffer, before any output.
   struct Case
   {
     Props props;
     const char *message;
+    bool at_start = true;
   } cases[] = {
-      {{}, "No key set"},
+      {{}, "No key set", false},
+      {{{"iv", kIv}}, "No key set", false},
       {{{"key", "00112233"}}, "got 8"},
       {{{"key", "2b7e151628aed2a6abf7158809cf4f3"}}, "got 31"},
       {{{"key", "2b7e151628aed2a6abf7158809cf4fzz"}}, "not a hex digit"},
@@ -350,9 +364,10 @@ TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
       {{{"key", kKey128}, {"iv", "0011"}}, "iv must be 32 hex digits; got 4"},
       {{{"key", kKey128}, {"iv", x32.c_str ()}}, "not a hex digit"},
       {{{"key", kKey128}, {"iv", kIv}, {"mode", "ecb"}}, "does not use an iv"},
-      {{{"key", kKey128}, {"mode", "cbc"}}, "mode=cbc needs an iv"},
-      {{{"key", kKey128}, {"serialize-iv", "true"}},
+      {{{"key", kKey128}, {"mode", "cbc"}}, "mode=cbc needs an iv", false},
+      {{{"key", kKey128}, {"mode", "ctr"}, {"serialize-iv", "true"}},
           "serialize-iv applies to mode=cbc only"},
+      {{{"key", kKey256}, {"iv", kIv}}, "Set cipher=aes-256-cbc"},
       {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-256-cbc"}},
           "needs a 256-bit key"},
       {{{"key", kKey128}, {"iv", kIv}, {"cipher", "aes-128-cbc"},
@@ -361,7 +376,8 @@ TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
   };
   for (const char *factory : {"aesenc", "aesdec"}) {
     for (const Case &c : cases) {
-      std::string err = start_error (factory, c.props);
+      std::string err = c.at_start ? start_error (factory, c.props)
+                                   : first_buffer_error (factory, c.props);
       EXPECT_NE (err.find (c.message), std::string::npos)
           << factory << ": expected '" << c.message << "', got '" << err << "'";
     }
@@ -399,7 +415,8 @@ TEST (BadInput, key_file_works)
   close (fd);
   Bytes data = random_bytes (100, 1);
   EXPECT_EQ (
-      run_chunked ("aesenc", {{"key-file", path}, {"iv", kIv}}, data, 1, 30),
+      run_chunked ("aesenc", {{"key-file", path}, {"mode", "ctr"}, {"iv", kIv}},
+          data, 1, 30),
       reference ("CTR", true, kKey256, kIv, data));
   unlink (path);
 }
@@ -417,9 +434,10 @@ TEST (Properties, key_is_write_only)
   gst_object_unref (e);
 }
 
-TEST (Properties, changes_while_running_are_refused)
+TEST (Properties, changes_after_the_first_buffer_are_refused)
 {
-  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+  ASSERT_EQ (h.push (Bytes (16, 0)), GST_FLOW_OK);
   g_object_set (
       h.h->element, "iv", "00000000000000000000000000000000", nullptr);
   EXPECT_NE (
@@ -573,6 +591,245 @@ TEST (Logging, aesenc_logs_to_its_own_category)
   gst_debug_remove_log_function (CategoryRecorder::log);
   gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_NONE);
   EXPECT_EQ (rec.seen, std::set<std::string> ({"aesenc"}));
+}
+
+// ---------------------------------------------------------------------------
+// gst-plugins-bad's semantics when `mode` is not set, late configuration
+// (issue 12)
+
+TEST (GstPluginsBadAesenc, text16)
+{
+  run_their_way ("aesenc", true, false, hex (kBadPlain16), hex (kBadEnc16), {});
+}
+
+TEST (GstPluginsBadAesenc, text16_serialize)
+{
+  run_their_way ("aesenc", true, true, hex (kBadPlain16),
+      cat (hex (kBadIv), hex (kBadEnc16)), {});
+}
+
+TEST (GstPluginsBadAesenc, text16_serialize_no_per_buffer_padding)
+{
+  // Whole blocks at once; the padding block (all 16s) at EOS.
+  Bytes enc = hex (kBadEnc16);
+  run_their_way ("aesenc", false, true, hex (kBadPlain16),
+      cat (hex (kBadIv), slice (enc, 0, 16)), slice (enc, 16, 32));
+}
+
+TEST (GstPluginsBadAesenc, text17)
+{
+  run_their_way ("aesenc", true, false, hex (kBadPlain17), hex (kBadEnc17), {});
+}
+
+TEST (GstPluginsBadAesenc, text17_serialize)
+{
+  run_their_way ("aesenc", true, true, hex (kBadPlain17),
+      cat (hex (kBadIv), hex (kBadEnc17)), {});
+}
+
+TEST (GstPluginsBadAesenc, text17_serialize_no_per_buffer_padding)
+{
+  // The 17th byte waits for EOS, where it is padded.
+  Bytes enc = hex (kBadEnc17);
+  run_their_way ("aesenc", false, true, hex (kBadPlain17),
+      cat (hex (kBadIv), slice (enc, 0, 16)), slice (enc, 16, 32));
+}
+
+// aesdec: their six cases.
+
+TEST (Compat, iv_without_mode_is_gst_plugins_bads_aes_128_cbc)
+{
+  // The plainest gst-plugins-bad launch line: per-buffer PKCS#7, chain
+  // continued (checked against EVP buffer by buffer).
+  Harness h ("aesenc", {{"key", kKey128}, {"iv", kIv}});
+  Bytes a = random_bytes (100, 1), b = random_bytes (37, 2);
+  ASSERT_EQ (h.push (a), GST_FLOW_OK);
+  Bytes ca = h.pull_all ();
+  EXPECT_EQ (ca, reference ("CBC", true, kKey128, kIv, a));
+  ASSERT_EQ (h.push (b), GST_FLOW_OK);
+  std::string next_iv;
+  for (size_t i = ca.size () - 16; i < ca.size (); i++) {
+    char x[3];
+    std::snprintf (x, sizeof x, "%02x", ca[i]);
+    next_iv += x;
+  }
+  EXPECT_EQ (
+      h.pull_all (), reference ("CBC", true, kKey128, next_iv.c_str (), b));
+  EXPECT_EQ (h.error (), "");
+}
+
+TEST (Compat, any_gst_plugins_bad_property_selects_cbc_even_at_its_default)
+{
+  struct Case
+  {
+    Props props;
+    gint mode;
+  } cases[] = {
+      {{{"key", kKey128}}, 0},
+      {{{"key", kKey128}, {"iv", kIv}}, 2},
+      {{{"key", kKey128}, {"cipher", "aes-128-cbc"}}, 2},
+      {{{"key", kKey128}, {"serialize-iv", "false"}}, 2},
+      {{{"key", kKey128}, {"per-buffer-padding", "true"}}, 2},
+      {{{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}}, 0},
+      {{{"key", kKey128}, {"mode", "ctr"}, {"per-buffer-padding", "true"}}, 0},
+      {{{"key", kKey128}, {"mode", "gcm"}}, 3},
+      // Unsetting iv again takes its vote back.
+      {{{"key", kKey128}, {"iv", kIv}, {"iv", ""}}, 0},
+  };
+  for (const char *factory : {"aesenc", "aesdec"}) {
+    for (const Case &c : cases) {
+      GstElement *e = make (factory, c.props);
+      gint mode = -1;
+      g_object_get (e, "mode", &mode, nullptr);
+      EXPECT_EQ (mode, c.mode) << factory << " case " << (&c - cases);
+      gst_object_unref (e);
+    }
+  }
+}
+
+TEST (Compat, key_size_comes_from_cipher)
+{
+  Bytes data = random_bytes (64, 3);
+  EXPECT_NE (start_error ("aesenc", {{"key", kKey256}, {"iv", kIv}})
+                 .find ("cipher=aes-128-cbc (its default)"),
+      std::string::npos);
+  EXPECT_EQ (run_chunked ("aesenc",
+                 {{"key", kKey256}, {"iv", kIv}, {"cipher", "aes-256-cbc"},
+                     {"per-buffer-padding", "false"}},
+                 data, 1, 64),
+      reference ("CBC", true, kKey256, kIv, data));
+  // An explicit mode=cbc takes the key's size, as before.
+  EXPECT_EQ (run_chunked ("aesenc",
+                 {{"key", kKey256}, {"iv", kIv}, {"mode", "cbc"},
+                     {"per-buffer-padding", "false"}},
+                 data, 1, 64),
+      reference ("CBC", true, kKey256, kIv, data));
+}
+
+TEST (Compat, missing_or_malformed_iv_is_an_error_never_zeros)
+{
+  // gst-plugins-bad encrypts with an all-zero IV here.
+  for (const char *p : {"per-buffer-padding", "serialize-iv", "cipher"}) {
+    const char *v = std::string (p) == "cipher" ? "aes-128-cbc" : "true";
+    std::string err = first_buffer_error ("aesenc", {{"key", kKey128}, {p, v}});
+    EXPECT_NE (err.find ("No iv set"), std::string::npos) << p << ": " << err;
+  }
+  EXPECT_NE (start_error ("aesenc", {{"key", kKey128}, {"iv", "00ff"}})
+                 .find ("iv must be 32 hex digits"),
+      std::string::npos);
+}
+
+TEST (Compat, empty_stream_stays_empty)
+{
+  // As gst-plugins-bad: nothing in, nothing out (no IV, no padding block).
+  for (const char *factory : {"aesenc", "aesdec"}) {
+    Harness h (factory,
+        {{"key", kKey128}, {"iv", kIv}, {"per-buffer-padding", "false"},
+            {"serialize-iv", "true"}});
+    EXPECT_TRUE (h.eos ());
+    EXPECT_EQ (h.pull_all ().size (), 0u) << factory;
+    EXPECT_EQ (h.error (), "") << factory;
+  }
+}
+
+TEST (BadInput, missing_key_is_an_error_at_eos_of_an_empty_stream)
+{
+  for (const char *factory : {"aesenc", "aesdec"}) {
+    Harness h (factory, {});
+    EXPECT_FALSE (h.eos ());
+    EXPECT_NE (h.error ().find ("No key set"), std::string::npos) << factory;
+    EXPECT_EQ (h.pull_all ().size (), 0u);
+  }
+}
+
+TEST (LateConfig, settings_may_change_until_the_first_buffer)
+{
+  // Valid at start (checked there), then changed: the stream uses what is
+  // set when its first buffer arrives.
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+  EXPECT_EQ (h.error (), "");
+  g_object_set (h.h->element, "key", kKey256, "mode", 2 /* cbc */,
+      "per-buffer-padding", FALSE, nullptr);
+  EXPECT_EQ (h.warning (), "");
+  Bytes data = random_bytes (40, 5);
+  ASSERT_EQ (h.push (data), GST_FLOW_OK);
+  ASSERT_TRUE (h.eos ());
+  EXPECT_EQ (h.pull_all (), reference ("CBC", true, kKey256, kIv, data));
+}
+
+TEST (LateConfig, a_bad_value_set_after_start_is_an_error_at_the_first_buffer)
+{
+  Harness h ("aesenc", {{"key", kKey128}});
+  g_object_set (h.h->element, "iv", "zz", nullptr);
+  EXPECT_EQ (h.push (Bytes (16, 0)), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("Invalid iv property"), std::string::npos);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+  // The stream stays failed; nothing more comes out.
+  EXPECT_EQ (h.push (Bytes (16, 0)), GST_FLOW_ERROR);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+}
+
+TEST (LateConfig, key_set_after_start_configures_an_empty_stream_at_eos)
+{
+  // An empty aesstream recording still gets its header (and key check).
+  Harness h ("aesenc", {});
+  g_object_set (h.h->element, "key", kKey128, nullptr);
+  EXPECT_TRUE (h.eos ());
+  Bytes out = h.pull_all ();
+  ASSERT_EQ (out.size (), 32u);
+  EXPECT_EQ (slice (out, 0, 4), (Bytes{'A', 'E', 'S', 's'}));
+}
+
+TEST (LateConfig, restart_allows_new_settings)
+{
+  GstElement *e
+      = make ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_play (h);
+  start_stream (h);
+  Bytes data = random_bytes (48, 6);
+  gst_harness_push (h, new_buffer (data));
+  GstBuffer *b = gst_harness_pull (h);
+  EXPECT_EQ (buffer_bytes (b), reference ("CTR", true, kKey128, kIv, data));
+  gst_buffer_unref (b);
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  g_object_set (e, "key", kKey256, nullptr);
+  ASSERT_EQ (
+      gst_element_set_state (e, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  start_stream (h);
+  gst_harness_push (h, new_buffer (data));
+  b = gst_harness_pull (h);
+  EXPECT_EQ (buffer_bytes (b), reference ("CTR", true, kKey256, kIv, data));
+  gst_buffer_unref (b);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+TEST (LateConfig, what_reads_back_is_what_ran_when_set_during_the_first_buffer)
+{
+  // Another thread keeps changing iv while the first buffer arrives: the
+  // stream takes one consistent snapshot, and from then on the value is
+  // frozen, so what iv reads back afterwards is what encrypted.
+  const char *ivs[2] = {kIv, kBadIv};
+  Bytes data = random_bytes (64, 8);
+  for (int round = 0; round < 20; round++) {
+    Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+    std::atomic<bool> stop{false};
+    std::thread setter ([&] {
+      for (unsigned i = 0; !stop; i++)
+        g_object_set (h.h->element, "iv", ivs[i % 2], nullptr);
+    });
+    EXPECT_EQ (h.push (data), GST_FLOW_OK);
+    stop = true;
+    setter.join ();
+    gchar *iv = nullptr;
+    g_object_get (h.h->element, "iv", &iv, nullptr);
+    ASSERT_NE (iv, nullptr);
+    EXPECT_EQ (h.pull_all (), reference ("CTR", true, kKey128, iv, data))
+        << round;
+    g_free (iv);
+  }
 }
 
 int

@@ -16,14 +16,14 @@ class CtrInterop(TempDirTestCase):
         for bits, key in NIST_KEYS.items():
             with self.subTest(bits=bits):
                 gst_launch(f"filesrc location={src} blocksize=4093 ! "
-                           f"aesenc key={key} iv={IV} ! "
+                           f"aesenc mode=ctr key={key} iv={IV} ! "
                            f"filesink location={self.path('enc')}")
                 expected = openssl_enc(f"aes-{bits}-ctr", key, IV, data)
                 self.assertEqual(self.read("enc"), expected)
                 # And back: what openssl encrypted, aesdec decrypts.
                 self.write("ossl", expected)
                 gst_launch(f"filesrc location={self.path('ossl')} blocksize=777 ! "
-                           f"aesdec key={key} iv={IV} ! "
+                           f"aesdec mode=ctr key={key} iv={IV} ! "
                            f"filesink location={self.path('dec')}")
                 self.assertEqual(self.read("dec"), data)
 
@@ -32,7 +32,7 @@ class CtrInterop(TempDirTestCase):
         src = self.write("plain", data)
         iv = "ff" * 16
         key = NIST_KEYS[128]
-        gst_launch(f"filesrc location={src} blocksize=100 ! aesenc key={key} "
+        gst_launch(f"filesrc location={src} blocksize=100 ! aesenc mode=ctr key={key} "
                    f"iv={iv} ! filesink location={self.path('enc')}")
         self.assertEqual(self.read("enc"), openssl_enc("aes-128-ctr", key, iv, data))
 
@@ -40,7 +40,7 @@ class CtrInterop(TempDirTestCase):
         data = random_data(65_536 + 5, 3)
         src = self.write("plain", data)
         key = NIST_KEYS[256]
-        gst_launch(f"filesrc location={src} blocksize=1000 ! aesenc key={key} "
+        gst_launch(f"filesrc location={src} blocksize=1000 ! aesenc mode=ctr key={key} "
                    f"iv={IV} ! filesink location={self.path('enc')}")
         self.assertEqual(self.read("enc"), ctr_reference(key, IV, data))
 
