@@ -147,9 +147,25 @@ class BadInputFromTheCommandLine(TempDirTestCase):
         self.assertEqual(os.path.getsize(self.path("out")) if
                          os.path.exists(self.path("out")) else 0, 0)
 
+    def error_in_process(self, pipeline):
+        """Runs a pipeline in this process until ERROR or EOS (30 s at most)
+        and returns the error message, or None. For errors that come with
+        the data, which gst-launch-1.0 1.22 sometimes never exits after
+        (GUIDE.md, known hazards: measured 2 runs in 10 here)."""
+        p = Gst.parse_launch(pipeline)
+        try:
+            p.set_state(Gst.State.PLAYING)
+            msg = p.get_bus().timed_pop_filtered(
+                30 * Gst.SECOND, Gst.MessageType.ERROR | Gst.MessageType.EOS)
+            self.assertIsNotNone(msg, "neither EOS nor an error in 30 s")
+            return msg.parse_error()[0].message \
+                if msg.type == Gst.MessageType.ERROR else None
+        finally:
+            p.set_state(Gst.State.NULL)
+
     def test_no_key_with_gst_plugins_bad_properties(self):
-        # The key can be set until the first buffer; gst-launch never sets it
-        # later, so the error comes with the first buffer, before any output.
+        # A program may set the key until the first buffer; gst-launch-1.0
+        # cannot, so there it fails the state change at once.
         src = self.write("in", b"x" * 100)
         out = self.path("out")
         self.fails_with(f"filesrc location={src} ! aesenc iv={IV} ! filesink location={out}",
@@ -161,12 +177,14 @@ class BadInputFromTheCommandLine(TempDirTestCase):
         enc = self.path("enc")
         key = NIST_KEYS[128]
         gst_launch(f"filesrc location={src} ! aesenc key={key} ! filesink location={enc}")
-        self.fails_with(f"filesrc location={enc} ! aesdec key={key} iv={IV} ! fakesink",
-                        "Set mode=ctr (without iv")
+        err = self.error_in_process(f"filesrc location={enc} ! aesdec key={key} iv={IV} "
+                                    "! fakesink")
+        self.assertIn("Set mode=ctr (without iv", err or "")
         gst_launch(f"filesrc location={src} ! aesenc mode=ctr key={key} iv={IV} ! "
                    f"filesink location={enc}")
-        self.fails_with(f"filesrc location={enc} ! aesdec key={key} iv={IV} ! fakesink",
-                        "set mode=ctr on aesdec")
+        err = self.error_in_process(f"filesrc location={enc} ! aesdec key={key} iv={IV} "
+                                    "! fakesink")
+        self.assertIn("set mode=ctr on aesdec", err or "")
 
     def test_plaintext_given_to_aesdec(self):
         src = self.write("in", b"just some plain text, not encrypted" * 10)
