@@ -472,8 +472,9 @@ StreamHeader::parse (
     *error
         = "input does not start with an aesstream header: it was not written "
           "by "
-          "aesenc without an iv (if it was encrypted with a fixed iv, set the "
-          "same iv on aesdec), or it is not encrypted at all";
+          "aesenc without an iv (for raw CTR from aesenc mode=ctr iv=..., set "
+          "mode=ctr and the same iv on aesdec; for gst-plugins-bad's AES-CBC, "
+          "set its iv, or serialize-iv=true), or it is not encrypted at all";
     return false;
   }
   if (data[4] != kVersion) {

@@ -793,9 +793,11 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
-          "Cipher mode: ctr (streaming, default), ecb (insecure, for the "
-          "original recipe's zero-padded format) or cbc (gst-plugins-bad "
-          "compatible)",
+          "Cipher mode: ctr (streaming), gcm (authenticated records), cbc "
+          "(gst-plugins-bad compatible) or ecb (insecure, the original "
+          "recipe). Unset: cbc if any of iv, cipher, serialize-iv, "
+          "per-buffer-padding is set (gst-plugins-bad's meaning), else ctr "
+          "with a random IV in a header. Reads back as the mode that runs",
           GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",
@@ -812,26 +814,29 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           NULL, rw_ready));
   g_object_class_install_property (gobject_class, PROP_IV,
       g_param_spec_string ("iv", "IV",
-          "CTR initial counter block as 32 hex digits. Unset (default): "
-          "aesenc draws a random IV at every start and writes it in a stream "
-          "header, which aesdec reads. Set: raw CTR without header, "
-          "identical to openssl enc; never reuse a key+iv pair for "
-          "different data",
+          "32 hex digits. Without mode, gst-plugins-bad's meaning: the "
+          "AES-CBC IV (setting it selects CBC). With mode=ctr: the initial "
+          "counter block of raw CTR without header, identical to openssl "
+          "enc (unset: a random IV per start, in a stream header); never "
+          "reuse a key+iv pair for different data",
           NULL, rw_ready));
 
   g_object_class_install_property (gobject_class, PROP_CIPHER,
       g_param_spec_enum ("cipher", "Cipher",
-          "gst-plugins-bad compatibility: setting it selects mode=cbc with "
-          "this key size (the key must match)",
+          "gst-plugins-bad compatibility: setting it selects CBC with this "
+          "key size (the key must match); without mode it also gives the "
+          "key size when iv, serialize-iv or per-buffer-padding chose CBC",
           GST_TYPE_AES_STREAM_CIPHER, DEFAULT_CIPHER, rw_ready));
   g_object_class_install_property (gobject_class, PROP_SERIALIZE_IV,
       g_param_spec_boolean ("serialize-iv", "Serialize IV",
-          "mode=cbc: aesenc writes the iv in front of the first output "
-          "buffer; aesdec reads the IV from the first 16 bytes of the stream",
+          "CBC (setting it without mode selects CBC, as in gst-plugins-bad): "
+          "aesenc writes the iv in front of the first output buffer; aesdec "
+          "reads the IV from the first 16 bytes of the stream",
           DEFAULT_SERIALIZE_IV, rw_ready));
   g_object_class_install_property (gobject_class, PROP_PER_BUFFER_PADDING,
       g_param_spec_boolean ("per-buffer-padding", "Per-buffer padding",
-          "mode=cbc: true pads every buffer with PKCS#7 (the CBC chain "
+          "CBC (setting it without mode selects CBC, as in gst-plugins-bad): "
+          "true pads every buffer with PKCS#7 (the CBC chain "
           "continues; buffer boundaries must be kept); false pads once at "
           "the end, like openssl enc. Ignored by other modes",
           DEFAULT_PER_BUFFER_PADDING, rw_ready));

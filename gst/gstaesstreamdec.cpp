@@ -4,9 +4,14 @@
  * @title: aesdec
  *
  * Decrypts what aesenc (or `openssl enc`, or the original ECB recipe)
- * encrypted. Without `iv`, CTR streams start with the aesstream header and
+ * encrypted. By default CTR streams start with the aesstream header and
  * aesdec takes the IV from it; a stream without a valid header is refused
- * with an error.
+ * with an error. `mode=ctr iv=…` reads raw CTR. Without `mode`,
+ * gst-plugins-bad's properties (`iv`, `cipher`, `serialize-iv`,
+ * `per-buffer-padding`) select their AES-CBC, and input that cannot be CBC
+ * (an aesstream header, a length that is not a multiple of 16) is refused
+ * with an error naming `mode=ctr`. Properties may be set until the first
+ * buffer.
  *
  * Input may carry aesenc's `application/x-aes-encrypted` caps, other caps or
  * none at all (filesrc, udpsrc). When the caps carry `original-caps`, those

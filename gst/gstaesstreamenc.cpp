@@ -4,12 +4,15 @@
  * @title: aesenc
  *
  * Encrypts a stream with AES (OpenSSL EVP). The default mode, CTR, keeps
- * every buffer's size, timestamps and flags and encrypts in place; without an
- * `iv` a random one is drawn at every start and sent in a 32-byte stream
- * header (docs/format.md) in front of the first buffer. mode=gcm turns every
- * buffer into one authenticated record. ECB (zero padding) exists only for
- * compatibility with the original recipe and is insecure; CBC for
- * gst-plugins-bad's.
+ * every buffer's size, timestamps and flags and encrypts in place; a random
+ * IV is drawn at every start and sent in a 32-byte stream header
+ * (docs/format.md) in front of the first buffer (`mode=ctr iv=…`: raw CTR
+ * from that IV, no header). mode=gcm turns every buffer into one
+ * authenticated record. ECB (zero padding) exists only for compatibility
+ * with the original recipe and is insecure. CBC is gst-plugins-bad's: without
+ * `mode`, its properties (`iv`, `cipher`, `serialize-iv`,
+ * `per-buffer-padding`) mean what they mean there, so `aesenc key=K iv=IV` is
+ * their AES-128-CBC. Properties may be set until the first buffer.
  *
  * This file holds everything aesenc does with a stream: the codec's prefix
  * (header, serialized IV) in front of the first output, GCM sealing, and

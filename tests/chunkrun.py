@@ -7,6 +7,8 @@ stdin:  {"element": "aesenc", "props": {...}, "chunks": ["<hex>", ...],
          "caps": "video/x-raw,..." (optional), "runs": 1}
 stdout: {"runs": [{"chunks": [...], "error": null | "message",
           "caps": "..."}], "plugin": "aesstream", "version": "..."}
+or, to run several requests in one process (each with a pipeline of its
+own): stdin {"jobs": [request, ...]}, stdout {"results": [answer, ...]}.
 """
 import json
 import sys
@@ -51,9 +53,7 @@ def run_once(pipeline, src, sink, chunks):
     return result
 
 
-def main():
-    req = json.load(sys.stdin)
-    Gst.init(None)
+def run_request(req):
     pipeline = Gst.parse_launch(
         f"appsrc name=src format=bytes ! {req['element']} name=el ! "
         "appsink name=sink sync=false emit-signals=true")
@@ -66,8 +66,17 @@ def main():
     plugin = el.get_factory().get_plugin()
     runs = [run_once(pipeline, src, sink, req["chunks"])
             for _ in range(req.get("runs", 1))]
-    json.dump({"runs": runs, "plugin": plugin.get_name(),
-               "version": plugin.get_version()}, sys.stdout)
+    return {"runs": runs, "plugin": plugin.get_name(),
+            "version": plugin.get_version()}
+
+
+def main():
+    req = json.load(sys.stdin)
+    Gst.init(None)
+    if "jobs" in req:
+        json.dump({"results": [run_request(r) for r in req["jobs"]]}, sys.stdout)
+    else:
+        json.dump(run_request(req), sys.stdout)
 
 
 if __name__ == "__main__":
