@@ -188,21 +188,22 @@ class BadInputFromTheCommandLine(TempDirTestCase):
 
     def test_plaintext_given_to_aesdec(self):
         src = self.write("in", b"just some plain text, not encrypted" * 10)
-        self.fails_with(f"filesrc location={src} ! aesdec key={KEY} ! fakesink",
-                        "does not start with an aesstream header")
+        err = self.error_in_process(f"filesrc location={src} ! aesdec key={KEY} ! fakesink")
+        self.assertIn("does not start with an aesstream header", err or "")
 
     def test_wrong_key(self):
         src = self.write("in", b"secret" * 100)
         enc = self.path("enc")
         gst_launch(f"filesrc location={src} ! aesenc key={KEY} ! filesink location={enc}")
         wrong = "00" * 32
-        self.fails_with(f"filesrc location={enc} ! aesdec key={wrong} ! fakesink",
-                        "Wrong key")
+        err = self.error_in_process(f"filesrc location={enc} ! aesdec key={wrong} ! fakesink")
+        self.assertIn("Wrong key", err or "")
 
     def test_truncated_ecb(self):
         src = self.write("in", b"y" * 40)
-        self.fails_with(f"filesrc location={src} ! aesdec mode=ecb key={KEY} ! fakesink",
-                        "not a multiple of 16")
+        err = self.error_in_process(
+            f"filesrc location={src} ! aesdec mode=ecb key={KEY} ! fakesink")
+        self.assertIn("not a multiple of 16", err or "")
 
 
 class PythonApplication(unittest.TestCase):
