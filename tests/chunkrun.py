@@ -4,7 +4,9 @@ process so that it can load either this project's aesenc/aesdec or
 gst-plugins-bad's (the names clash within one process).
 
 stdin:  {"element": "aesenc", "props": {...}, "chunks": ["<hex>", ...],
-         "caps": "video/x-raw,..." (optional), "runs": 1}
+         "caps": "video/x-raw,..." (optional), "runs": 1,
+         "late_props": {...} (optional: set after the pipeline started,
+         before the first buffer)}
 stdout: {"runs": [{"chunks": [...], "error": null | "message",
           "caps": "..."}], "plugin": "aesstream", "version": "..."}
 or, to run several requests in one process (each with a pipeline of its
@@ -19,7 +21,7 @@ gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
 
-def run_once(pipeline, src, sink, chunks):
+def run_once(pipeline, src, sink, chunks, el=None, late_props=None):
     out = []
     result = {"chunks": out, "error": None, "caps": None}
 
@@ -37,6 +39,8 @@ def run_once(pipeline, src, sink, chunks):
         msg = bus.pop_filtered(Gst.MessageType.ERROR)
         result["error"] = msg.parse_error()[0].message if msg else "state change failed"
     else:
+        for k, v in (late_props or {}).items():
+            Gst.util_set_object_arg(el, k, str(v))
         for c in chunks:
             if src.emit("push-buffer", Gst.Buffer.new_wrapped(bytes.fromhex(c))) \
                     != Gst.FlowReturn.OK:
@@ -64,7 +68,7 @@ def run_request(req):
     if req.get("caps"):
         src.set_property("caps", Gst.Caps.from_string(req["caps"]))
     plugin = el.get_factory().get_plugin()
-    runs = [run_once(pipeline, src, sink, req["chunks"])
+    runs = [run_once(pipeline, src, sink, req["chunks"], el, req.get("late_props"))
             for _ in range(req.get("runs", 1))]
     return {"runs": runs, "plugin": plugin.get_name(),
             "version": plugin.get_version()}

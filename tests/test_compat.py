@@ -340,6 +340,48 @@ class IvWithoutModeIsCbc(TempDirTestCase):
                 self.assertEqual(b"".join(ours_dec[i]["chunks"]), v[name])
 
 
+@unittest.skipUnless(HAVE_THEIRS, "gst-plugins-bad's aes plugin is not installed")
+class LateConfiguration(unittest.TestCase):
+    """Properties set after the pipeline started (PLAYING), before the first
+    buffer, as gst-plugins-bad allows: both plugins, each in its own
+    process, give the same buffers."""
+
+    def late(self, env, element, props, chunks):
+        req = {"element": element, "props": {}, "late_props": props,
+               "chunks": [c.hex() for c in chunks]}
+        proc = subprocess.run([PY, os.path.join(HERE, "chunkrun.py")],
+                              input=json.dumps(req), capture_output=True,
+                              text=True, env=env, timeout=120, check=True)
+        res = json.loads(proc.stdout)
+        self.assertEqual(res["plugin"], "aesstream" if env is OURS_ENV else "aes")
+        r = res["runs"][0]
+        return r["error"], [bytes.fromhex(c) for c in r["chunks"]]
+
+    def test_same_output_as_gst_plugins_bad(self):
+        data = random.Random(16).randbytes(3000)
+        chunks = chunks_of(data, 17)
+        props = {"key": KEYS["aes-128-cbc"], "iv": IV}
+        err_t, theirs = self.late(THEIRS_ENV, "aesenc", props, chunks)
+        err_o, ours = self.late(OURS_ENV, "aesenc", props, chunks)
+        self.assertIsNone(err_t)
+        self.assertIsNone(err_o)
+        self.assertEqual(ours, theirs)
+        self.assertEqual(b"".join(ours), reference("aes-128-cbc", chunks, True, False))
+        err, back = self.late(OURS_ENV, "aesdec", props, theirs)
+        self.assertIsNone(err)
+        self.assertEqual(b"".join(back), data)
+
+    def test_missing_key_is_an_error_where_theirs_uses_zeros(self):
+        err_t, theirs = self.late(THEIRS_ENV, "aesenc", {"iv": IV}, [b"x" * 32])
+        err_o, ours = self.late(OURS_ENV, "aesenc", {"iv": IV}, [b"x" * 32])
+        self.assertIsNone(err_t)
+        self.assertEqual(b"".join(theirs), AES.new(bytes(16), AES.MODE_CBC,
+                                                   iv=bytes.fromhex(IV)).encrypt(
+                                                       pad(b"x" * 32, 16)))
+        self.assertIn("No key set", err_o or "")
+        self.assertEqual(ours, [])
+
+
 class OursOnly(unittest.TestCase):
     def test_per_buffer_padding_false_ignores_buffer_boundaries(self):
         props = {"mode": "cbc", "key": KEYS["aes-256-cbc"], "iv": IV,
