@@ -5,6 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -312,7 +316,10 @@ Cipher::update_per_chunk (const uint8_t *in, size_t n, uint8_t *out,
     // first: in place, the last output block overwrites it.
     size_t tail = n % kBlockSize, body = n - tail;
     uint8_t last[kBlockSize];
-    std::memcpy (last, in + body, tail);
+    // An empty chunk may come with a null pointer (an empty GstBuffer maps
+    // to none): memcpy from null is undefined even for zero bytes.
+    if (tail > 0)
+      std::memcpy (last, in + body, tail);
     std::memset (
         last + tail, static_cast<int> (kBlockSize - tail), kBlockSize - tail);
     size_t w1 = 0, w2 = 0;

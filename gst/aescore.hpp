@@ -54,6 +54,8 @@ bool parse_hex (std::string_view text, std::string_view what,
 bool parse_key_hex (
     std::string_view text, SecureBytes *out, std::string *error);
 // Reads a key file holding hex text; surrounding whitespace is ignored.
+// Only a regular file is read (a FIFO or device is refused without
+// blocking), and at most 4 KiB of it.
 bool read_key_file (
     const std::string &path, SecureBytes *out, std::string *error);
 // Parses a 128-bit IV / initial counter block given as 32 hex digits.

@@ -84,13 +84,11 @@ read_secret_file (const std::string &path, std::string_view what,
     std::string *error)
 {
   const std::string where = std::string (what) + " '" + path + "'";
-  // The keyring is found by convention, not named by the user: a FIFO
-  // planted there must not hang the player, so it is opened without
-  // blocking and then refused as not a regular file.
-  int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-  if (policy == SecretFilePolicy::kOwnerOnly)
-    flags |= O_NONBLOCK;
-  int fd = ::open (path.c_str (), flags);
+  // Opened without blocking, then refused unless it is a regular file: a
+  // FIFO (planted where the keyring is looked for, or named as key-file)
+  // would otherwise make open() wait for a writer forever inside the
+  // element's start(), and a device has no end (issue 11, finding 6).
+  int fd = ::open (path.c_str (), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     *error = "cannot open " + where + ": " + std::strerror (errno);
     return false;
@@ -102,12 +100,14 @@ read_secret_file (const std::string &path, std::string_view what,
     return false;
   }
   const bool regular = S_ISREG (st.st_mode);
-  if (!regular && policy == SecretFilePolicy::kOwnerOnly) {
-    *error = where + " is not a regular file";
+  if (!regular) {
+    *error = where
+             + " is not a regular file (a FIFO, device or directory is "
+               "refused)";
     ::close (fd);
     return false;
   }
-  if (regular) {
+  {
     // Checked on the open descriptor, so that the file read is the file
     // checked (no window for a rename in between).
     std::string problem = permission_problem (path, what, policy, st.st_mode);

@@ -7,6 +7,9 @@
 #include <atomic>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace {
 
 // Answers the ALLOCATION query as a downstream element with a buffer pool.
@@ -402,6 +405,23 @@ TEST (BadInput, key_file_with_bad_content)
   std::string err = start_error ("aesenc", {{"key-file", path}});
   EXPECT_NE (err.find ("got 3"), std::string::npos) << err;
   unlink (path);
+}
+
+// Finding 6: a FIFO as key-file made start() wait forever for a writer.
+TEST (BadInput, key_file_that_is_a_fifo_without_writer_fails_at_once)
+{
+  char dir[] = "/tmp/aesstream-fifoXXXXXX";
+  ASSERT_NE (mkdtemp (dir), nullptr);
+  std::string path = std::string (dir) + "/key";
+  ASSERT_EQ (mkfifo (path.c_str (), 0600), 0);
+  for (const char *factory : {"aesenc", "aesdec"}) {
+    std::string err = start_error (factory, {{"key-file", path.c_str ()}});
+    EXPECT_NE (err.find ("not a regular file and delivered nothing"),
+        std::string::npos)
+        << err;
+  }
+  unlink (path.c_str ());
+  rmdir (dir);
 }
 
 TEST (BadInput, key_file_works)

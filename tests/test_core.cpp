@@ -5,7 +5,12 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <future>
 
 #include <cstdio>
 #include <cstring>
@@ -463,6 +468,63 @@ TEST (Core, key_file_is_read_with_whitespace_trimmed)
 
   EXPECT_FALSE (read_key_file ("/nonexistent/aes.key", &key, &error));
   EXPECT_NE (error.find ("No such file"), std::string::npos) << error;
+}
+
+// Finding 6: a FIFO named as key-file made start() wait for a writer
+// forever. It must be refused at once, without blocking.
+TEST (Core, key_file_refuses_a_fifo_without_blocking)
+{
+  char dir[] = "/tmp/aesstream-fifoXXXXXX";
+  ASSERT_NE (mkdtemp (dir), nullptr);
+  std::string path = std::string (dir) + "/key";
+  ASSERT_EQ (mkfifo (path.c_str (), 0600), 0);
+  auto reader = std::async (std::launch::async, [&path] {
+    SecureBytes key;
+    std::string error;
+    bool ok = read_key_file (path, &key, &error);
+    return std::make_pair (ok, error);
+  });
+  bool returned = reader.wait_for (std::chrono::seconds (10))
+                  == std::future_status::ready;
+  if (!returned) {
+    // Unblock the old behaviour so that the test can end (and fail).
+    int fd = open (path.c_str (), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0)
+      close (fd);
+  }
+  auto result = reader.get ();
+  unlink (path.c_str ());
+  rmdir (dir);
+  ASSERT_TRUE (returned) << "read_key_file blocked on a FIFO";
+  EXPECT_FALSE (result.first);
+  EXPECT_NE (result.second.find ("not a regular file"), std::string::npos)
+      << result.second;
+}
+
+TEST (Core, key_file_refuses_devices_and_directories)
+{
+  for (const char *path : {"/dev/zero", "/dev/null", "/tmp"}) {
+    SecureBytes key;
+    std::string error;
+    EXPECT_FALSE (read_key_file (path, &key, &error)) << path;
+    EXPECT_NE (error.find ("not a regular file"), std::string::npos) << error;
+  }
+}
+
+// Finding 5: an empty chunk (an empty GstBuffer maps to a null pointer) made
+// the per-chunk CBC encryptor memcpy from null, which UBSan reports. The
+// chunk still gets its block of padding (gst-plugins-bad's behaviour).
+TEST (Core, cbc_per_chunk_encrypts_an_empty_chunk_given_as_null)
+{
+  Bytes iv = hex (kCbcIv);
+  auto enc = make_per_chunk (true, kKey128, iv);
+  Bytes out (32);
+  size_t w = 0;
+  std::string err;
+  ASSERT_TRUE (enc->update (nullptr, 0, out.data (), &w, &err)) << err;
+  ASSERT_EQ (w, 16u);
+  out.resize (w);
+  EXPECT_EQ (out, raw_cbc (kKey128, iv, Bytes (16, 16)));
 }
 
 TEST (Core, create_rejects_bad_key_sizes)
