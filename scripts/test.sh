@@ -34,5 +34,18 @@ run_suite() {
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
 
+# Every fuzz target for a bounded time (clang, libFuzzer, ASan+UBSan); the
+# corpus already ran as tests in both builds above. One case per target.
+echo "=== fuzzing: scripts/fuzz.sh --seconds ${AESSTREAM_FUZZ_SECONDS:-20}"
+fuzz_log=$(mktemp)
+bash scripts/fuzz.sh --seconds "${AESSTREAM_FUZZ_SECONDS:-20}" | tee "$fuzz_log" || true
+p=$(grep -c '^fuzz .*: ok' "$fuzz_log" || true)
+f=$(grep -c '^fuzz .*: FINDING' "$fuzz_log" || true)
+if ((p + f == 0)); then f=1; fi # the build itself failed
+echo "=== fuzzing: $p targets passed, $f failed"
+passed=$((passed + p))
+failed=$((failed + f))
+rm -f "$fuzz_log"
+
 echo "${passed} passed, ${failed} failed"
 ((failed == 0))

@@ -1,0 +1,107 @@
+// GStreamer side of the element fuzz targets: the plugin registered
+// statically (no registry, no other plugins scanned), and one GstHarness
+// run of an element over a sequence of buffers.
+#pragma once
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "fuzz_configs.hpp"
+
+extern "C" void gst_plugin_aesstream_register (void);
+
+namespace fuzz {
+
+inline void
+init_gstreamer ()
+{
+  // Nothing but this binary's own plugin: scanning the system's plugins
+  // would be slow and make runs depend on the machine.
+  setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", 1);
+  setenv ("GST_PLUGIN_PATH_1_0", "", 1);
+  setenv ("GST_REGISTRY_UPDATE", "no", 1);
+  setenv ("GST_REGISTRY_1_0", "/nonexistent/aesstream-fuzz-registry.bin", 1);
+  gst_registry_fork_set_enabled (FALSE);
+  gst_init (nullptr, nullptr);
+  gst_plugin_aesstream_register ();
+  // A GLib warning or critical is a bug found (for example "data flow
+  // before segment"): make it a crash the fuzzer reports.
+  g_log_set_always_fatal (
+      (GLogLevelFlags)(G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL
+                       | G_LOG_LEVEL_WARNING));
+}
+
+struct RunResult
+{
+  std::vector<Bytes> output; // the buffers the element pushed, in order
+  bool flow_error = false;
+};
+
+// Pushes `items` through a fresh element (stream-start, a BYTES segment,
+// the buffers and flushes, EOS) and collects what comes out. Stops feeding
+// after a flow error, as a real upstream would.
+inline RunResult
+run_element (
+    const char *factory, const Props &props, const std::vector<Item> &items)
+{
+  RunResult result;
+  GstElement *e = gst_element_factory_make (factory, nullptr);
+  if (e == nullptr)
+    abort ();
+  for (const auto &p : props)
+    gst_util_set_object_arg (G_OBJECT (e), p.first, p.second);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_object_unref (e);
+  gst_harness_play (h);
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event (h, gst_event_new_stream_start ("fuzz"));
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+
+  auto collect = [&] () {
+    while (GstBuffer *out = gst_harness_try_pull (h)) {
+      GstMapInfo map;
+      if (gst_buffer_map (out, &map, GST_MAP_READ)) {
+        result.output.emplace_back (map.data, map.data + map.size);
+        gst_buffer_unmap (out, &map);
+      } else if (gst_buffer_get_size (out) == 0) {
+        result.output.emplace_back ();
+      } else {
+        abort (); // a buffer that cannot be read is a bug
+      }
+      gst_buffer_unref (out);
+    }
+  };
+
+  for (const Item &it : items) {
+    if (it.flush) {
+      gst_harness_push_event (h, gst_event_new_flush_start ());
+      gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
+      gst_harness_push_event (h, gst_event_new_segment (&seg));
+      collect ();
+      continue;
+    }
+    GstBuffer *buf = it.bytes.empty () ? gst_buffer_new ()
+                                       : gst_buffer_new_memdup (
+                                           it.bytes.data (), it.bytes.size ());
+    GstFlowReturn ret = gst_harness_push (h, buf);
+    collect ();
+    if (ret != GST_FLOW_OK) {
+      result.flow_error = true;
+      break;
+    }
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  collect ();
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  return result;
+}
+
+} // namespace fuzz
