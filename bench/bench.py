@@ -71,7 +71,10 @@ def measure(exe, args, env):
     _, status, rusage = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"benchmark failed: {args}")
-    return float(out.strip()), rusage.ru_maxrss
+    fields = out.split()
+    if len(fields) == 2:  # rtp: wall and CPU time; the CPU time counts
+        return float(fields[1]), rusage.ru_maxrss
+    return float(fields[0]), rusage.ru_maxrss
 
 
 def median_of(exe, args, env, repeats):
@@ -92,7 +95,11 @@ def main():
                     help="1/16 of the data, for a smoke run")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--out", default="bench-out")
+    ap.add_argument("--sections", default="throughput,live",
+                    help="throughput (modes x sizes), live (RTP packets: GCM vs "
+                         "libsrtp, concurrent streams)")
     args = ap.parse_args()
+    sections = args.sections.split(",")
 
     exe = os.path.join(args.builddir, "bench", "aesstream-bench")
     sysdir = subprocess.run(["pkg-config", "--variable=pluginsdir", "gstreamer-1.0"],
@@ -116,7 +123,7 @@ def main():
                "command": "bench/run.sh " + " ".join(sys.argv[1:]),
                "repeats": rep, "rows": [], "memory": None,
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    for size in SIZES:
+    for size in (SIZES if "throughput" in sections else []):
         total = total_bytes(size, args.quick)
         n = str(size), str(total)
         t_id, rss_id = median_of(exe, ["pipe", "identity", *n], ours_env, rep)
@@ -144,13 +151,20 @@ def main():
                     # The element's own cost: the pipeline minus the
                     # identity pipeline's, against raw EVP.
                     "element_ratio_raw": t_raw / max(t - t_id, 1e-9),
-                    "time_vs_identity": t / t_id, "rss_kib": rss}
+                    "time_vs_identity": t / t_id, "rss_kib": rss,
+                    # What the element costs per buffer beyond AES itself:
+                    # (pipeline - identity - raw) / buffers, in ns.
+                    "ns_beyond_aes": (t - t_id - t_raw) / (total // size // 16 * 16) * 1e9}
             results["rows"].append(row)
             print(format_row(row), flush=True)
 
+    if "live" in sections:
+        results["live"] = live(exe, ours_env, theirs_env, rep, args.quick)
+
     # Memory stays flat: 100 MB vs 10 GB through aesenc (CTR, 64 KiB).
     mem = {}
-    for label, total in (("100MB", 100 * 10**6), ("10GB", 10 * 10**9)):
+    for label, total in ((("100MB", 100 * 10**6), ("10GB", 10 * 10**9))
+                         if "throughput" in sections else ()):
         if args.quick and label == "10GB":
             total = 10**9
             label = "1GB"
@@ -165,7 +179,65 @@ def main():
         f.write(md)
     print()
     print(md)
-    plot(results, args.out)
+    if results["rows"]:
+        plot(results, args.out)
+
+
+SRTP_KEY = KEY + "000102030405060708091011"   # AES-128-GCM: 16-byte key + 12-byte salt
+SRTP_CIPHERS = ("rtp-cipher=aes-128-gcm rtp-auth=null "
+                "rtcp-cipher=aes-128-gcm rtcp-auth=null")
+LIVE_STREAMS = [1, 4, 16, 64]
+
+
+def live_elements():
+    """The live round trips on RTP packets: ours (aesenc mode=gcm ! aesdec)
+    and libsrtp2's AES-128-GCM (srtpenc ! srtpdec from gst-plugins-bad, run
+    in a process without our plugin). srtpdec learns the key of a stream
+    from its caps; @SSRC@ is the branch's SSRC (aesstream-bench rtp)."""
+    ours = (f"aesenc mode=gcm key={KEY} ! "
+            f"aesdec mode=gcm key={KEY} invalid-records=error")
+    srtp = (f"srtpenc key={SRTP_KEY} {SRTP_CIPHERS} ! "
+            f"application/x-srtp,ssrc=(uint)@SSRC@,srtp-key=(buffer){SRTP_KEY},"
+            "srtp-cipher=aes-128-gcm,srtp-auth=null,srtcp-cipher=aes-128-gcm,"
+            "srtcp-auth=null ! srtpdec")
+    return ours, srtp
+
+
+def live(exe, ours_env, theirs_env, rep, quick):
+    """Per-packet cost of the GCM round trip at 1400-byte RTP packets above
+    an identity pipeline, against libsrtp2's, for 1..64 concurrent streams
+    in one pipeline; and the peak RSS each extra stream adds."""
+    ours, srtp = live_elements()
+    total_packets = 16000 if quick else 64000
+    # Build both registries first: the first run in an environment scans
+    # the plugins, which would count as its time and memory.
+    measure(exe, ["rtp", "identity", "1400", "10", "1"], ours_env)
+    measure(exe, ["rtp", "identity", "1400", "10", "1"], theirs_env)
+    rows = []
+    for streams in LIVE_STREAMS:
+        count = str(total_packets // streams)
+        args = ["1400", count, str(streams)]
+        n = total_packets // streams * streams
+        t_id, rss_id = median_of(exe, ["rtp", "identity", *args], ours_env, rep)
+        t_ours, rss_ours = median_of(exe, ["rtp", ours, *args], ours_env, rep)
+        t_srtp, rss_srtp = median_of(exe, ["rtp", srtp, *args], theirs_env, rep)
+        row = {"streams": streams, "packets": n,
+               "identity_ns": t_id / n * 1e9,
+               "ours_ns_above_identity": (t_ours - t_id) / n * 1e9,
+               "srtp_ns_above_identity": (t_srtp - t_id) / n * 1e9,
+               "rss_kib": {"identity": rss_id, "ours": rss_ours, "srtp": rss_srtp}}
+        row["ours_vs_srtp"] = row["ours_ns_above_identity"] / row["srtp_ns_above_identity"]
+        rows.append(row)
+        print(f"live {streams:2} streams: identity {row['identity_ns']:.0f} CPU ns/packet, "
+              f"GCM round trip +{row['ours_ns_above_identity']:.0f} ns, "
+              f"srtp +{row['srtp_ns_above_identity']:.0f} ns "
+              f"(ours/srtp {row['ours_vs_srtp']:.2f}); peak RSS ours "
+              f"{rss_ours / 1024:.1f} MiB, srtp {rss_srtp / 1024:.1f} MiB", flush=True)
+    first, last = rows[0], rows[-1]
+    extra = last["streams"] - first["streams"]
+    per_stream = {k: (last["rss_kib"][k] - first["rss_kib"][k]) / extra
+                  for k in ("identity", "ours", "srtp")}
+    return {"size": 1400, "rows": rows, "rss_kib_per_stream": per_stream}
 
 
 def cpu_name():
@@ -215,8 +287,37 @@ def markdown(res):
             f"| {r['identity_mbps']:.0f} | {theirs} "
             f"| {max(e['rss_kib'], d['rss_kib']) / 1024:.1f} MiB |")
     mem = res["memory"]
-    lines += ["", "Peak RSS of `aesenc mode=ctr` at 64 KiB buffers: " + ", ".join(
-        f"{k}: {v['rss_kib'] / 1024:.1f} MiB" for k, v in mem.items()) + "."]
+    if mem:
+        lines += ["", "Peak RSS of `aesenc mode=ctr` at 64 KiB buffers: " + ", ".join(
+            f"{k}: {v['rss_kib'] / 1024:.1f} MiB" for k, v in mem.items()) + "."]
+    beyond = [r for r in res["rows"] if r["size"] == 1400]
+    if beyond:
+        lines += ["", "Cost beyond AES per 1400-byte buffer, in ns: (pipeline time "
+                  "- identity time - raw EVP time) / buffers.", "",
+                  "| mode | aesenc | aesdec |", "| --- | ---: | ---: |"]
+        for r in beyond:
+            lines.append(f"| {r['mode']} | {r['enc']['ns_beyond_aes']:.0f} "
+                         f"| {r['dec']['ns_beyond_aes']:.0f} |")
+    lv = res.get("live")
+    if lv:
+        lines += ["", "Live: 1400-byte RTP packets, N concurrent streams in one "
+                  "pipeline (one branch each), CPU ns per packet (process CPU time, "
+                  "all threads) above the same pipeline with `identity`. *GCM*: `aesenc mode=gcm ! aesdec mode=gcm`; "
+                  "*srtp*: `srtpenc ! srtpdec` (libsrtp2, AES-128-GCM, gst-plugins-bad, "
+                  "own process).", "",
+                  "| streams | identity ns/packet | GCM round trip | srtp round trip "
+                  "| GCM / srtp | peak RSS GCM | peak RSS srtp |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in lv["rows"]:
+            lines.append(f"| {r['streams']} | {r['identity_ns']:.0f} "
+                         f"| {r['ours_ns_above_identity']:.0f} "
+                         f"| {r['srtp_ns_above_identity']:.0f} | {r['ours_vs_srtp']:.2f} "
+                         f"| {r['rss_kib']['ours'] / 1024:.1f} MiB "
+                         f"| {r['rss_kib']['srtp'] / 1024:.1f} MiB |")
+        ps = lv["rss_kib_per_stream"]
+        lines += ["", "Peak RSS each extra stream adds (from 1 to 64 streams): "
+                  f"identity {ps['identity']:.0f} KiB, GCM round trip {ps['ours']:.0f} KiB, "
+                  f"srtp {ps['srtp']:.0f} KiB."]
     return "\n".join(lines) + "\n"
 
 
