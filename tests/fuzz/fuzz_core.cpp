@@ -10,6 +10,7 @@
 //      authenticates
 // Oracle: no crash, no sanitizer report, the round trips above.
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -105,7 +106,9 @@ fuzz_key_file (const uint8_t *d, size_t n)
   int fd = memfd_create ("aesstream-fuzz-key", 0);
   if (fd < 0)
     return;
-  if (n > 0 && write (fd, d, n) != static_cast<ssize_t> (n)) {
+  // Owner-only, as a key file must be (docs/keys.md).
+  if (fchmod (fd, 0600) != 0
+      || (n > 0 && write (fd, d, n) != static_cast<ssize_t> (n))) {
     close (fd);
     return;
   }
