@@ -1,11 +1,13 @@
 #include "keyring.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -84,10 +86,8 @@ read_secret_file (const std::string &path, std::string_view what,
     std::string *error)
 {
   const std::string where = std::string (what) + " '" + path + "'";
-  // Opened without blocking, then refused unless it is a regular file: a
-  // FIFO (planted where the keyring is looked for, or named as key-file)
-  // would otherwise make open() wait for a writer forever inside the
-  // element's start(), and a device has no end (issue 11, finding 6).
+  // Opened without blocking: a FIFO with no writer would otherwise make
+  // open() wait forever inside the element's start() (issue 11, finding 6).
   int fd = ::open (path.c_str (), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     *error = "cannot open " + where + ": " + std::strerror (errno);
@@ -100,14 +100,16 @@ read_secret_file (const std::string &path, std::string_view what,
     return false;
   }
   const bool regular = S_ISREG (st.st_mode);
-  if (!regular) {
-    *error = where
-             + " is not a regular file (a FIFO, device or directory is "
-               "refused)";
+  // The keyring is found by convention, not named by the user: only a
+  // regular file. A key-file the user names may be a pipe (a process
+  // substitution, `key-file=<(pass show k)`): read with a deadline instead.
+  if (!regular
+      && (policy == SecretFilePolicy::kOwnerOnly || S_ISDIR (st.st_mode))) {
+    *error = where + " is not a regular file";
     ::close (fd);
     return false;
   }
-  {
+  if (regular) {
     // Checked on the open descriptor, so that the file read is the file
     // checked (no window for a rename in between).
     std::string problem = permission_problem (path, what, policy, st.st_mode);
@@ -124,13 +126,32 @@ read_secret_file (const std::string &path, std::string_view what,
     }
   }
   // Read at most max_size + 1 bytes whatever the file claims, so that a
-  // device or a file growing under us cannot make us read without bound.
+  // device or a file growing under us cannot make us read without bound;
+  // and, for a pipe, FIFO or device, within kSecretReadSeconds, so that a
+  // writer that never writes (or never closes) cannot block start().
+  constexpr int kSecretReadSeconds = 5;
+  const auto deadline = std::chrono::steady_clock::now ()
+                        + std::chrono::seconds (kSecretReadSeconds);
   SecureBytes content (max_size + 1);
   size_t n = 0;
   while (n < content.size ()) {
     ssize_t r = ::read (fd, content.data () + n, content.size () - n);
     if (r < 0 && errno == EINTR)
       continue;
+    if (r < 0 && errno == EAGAIN && !regular) {
+      auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds> (
+          deadline - std::chrono::steady_clock::now ())
+                         .count ();
+      struct pollfd pfd = {fd, POLLIN, 0};
+      if (left_ms <= 0 || ::poll (&pfd, 1, static_cast<int> (left_ms)) == 0) {
+        *error = where + " is not a regular file and delivered no key within "
+                 + std::to_string (kSecretReadSeconds)
+                 + " seconds (its writer never wrote or never closed it)";
+        ::close (fd);
+        return false;
+      }
+      continue;
+    }
     if (r < 0) {
       *error = "cannot read " + where + ": " + std::strerror (errno);
       ::close (fd);
@@ -143,6 +164,13 @@ read_secret_file (const std::string &path, std::string_view what,
   ::close (fd);
   if (n > max_size) {
     *error = where + " is larger than " + std::to_string (max_size) + " bytes";
+    return false;
+  }
+  if (n == 0 && !regular) {
+    *error = where
+             + " is not a regular file and delivered nothing (a FIFO with no "
+               "writer?): name a file holding the key, or a pipe that writes "
+               "it";
     return false;
   }
   *out = SecureBytes (content.data (), n);

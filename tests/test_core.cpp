@@ -471,8 +471,8 @@ TEST (Core, key_file_is_read_with_whitespace_trimmed)
 }
 
 // Finding 6: a FIFO named as key-file made start() wait for a writer
-// forever. It must be refused at once, without blocking.
-TEST (Core, key_file_refuses_a_fifo_without_blocking)
+// forever. It must fail at once, without blocking.
+TEST (Core, key_file_that_is_a_fifo_without_writer_fails_without_blocking)
 {
   char dir[] = "/tmp/aesstream-fifoXXXXXX";
   ASSERT_NE (mkdtemp (dir), nullptr);
@@ -484,7 +484,7 @@ TEST (Core, key_file_refuses_a_fifo_without_blocking)
     bool ok = read_key_file (path, &key, &error);
     return std::make_pair (ok, error);
   });
-  bool returned = reader.wait_for (std::chrono::seconds (10))
+  bool returned = reader.wait_for (std::chrono::seconds (20))
                   == std::future_status::ready;
   if (!returned) {
     // Unblock the old behaviour so that the test can end (and fail).
@@ -497,17 +497,49 @@ TEST (Core, key_file_refuses_a_fifo_without_blocking)
   rmdir (dir);
   ASSERT_TRUE (returned) << "read_key_file blocked on a FIFO";
   EXPECT_FALSE (result.first);
-  EXPECT_NE (result.second.find ("not a regular file"), std::string::npos)
+  EXPECT_NE (result.second.find ("not a regular file and delivered nothing"),
+      std::string::npos)
+      << result.second;
+}
+
+// A writer that holds the pipe open and never writes: bounded in time too.
+TEST (Core, key_file_pipe_that_never_delivers_fails_after_a_deadline)
+{
+  int fds[2];
+  ASSERT_EQ (pipe (fds), 0);
+  auto reader = std::async (std::launch::async, [&fds] {
+    SecureBytes key;
+    std::string error;
+    bool ok = read_key_file (
+        "/proc/self/fd/" + std::to_string (fds[0]), &key, &error);
+    return std::make_pair (ok, error);
+  });
+  bool returned = reader.wait_for (std::chrono::seconds (20))
+                  == std::future_status::ready;
+  close (fds[1]); // unblocks a reader without a deadline
+  auto result = reader.get ();
+  close (fds[0]);
+  ASSERT_TRUE (returned) << "read_key_file waited for a silent pipe";
+  EXPECT_FALSE (result.first);
+  EXPECT_NE (result.second.find ("delivered no key within"), std::string::npos)
       << result.second;
 }
 
 TEST (Core, key_file_refuses_devices_and_directories)
 {
-  for (const char *path : {"/dev/zero", "/dev/null", "/tmp"}) {
+  struct Case
+  {
+    const char *path, *message;
+  } cases[] = {
+      {"/dev/zero", "larger than 4096 bytes"},
+      {"/dev/null", "delivered nothing"},
+      {"/tmp", "not a regular file"},
+  };
+  for (const Case &c : cases) {
     SecureBytes key;
     std::string error;
-    EXPECT_FALSE (read_key_file (path, &key, &error)) << path;
-    EXPECT_NE (error.find ("not a regular file"), std::string::npos) << error;
+    EXPECT_FALSE (read_key_file (c.path, &key, &error)) << c.path;
+    EXPECT_NE (error.find (c.message), std::string::npos) << error;
   }
 }
 

@@ -8,6 +8,8 @@
 //   4  a GCM record stream opened with the seeds' key: framing, subkeys,
 //      replay windows; only known plaintext may come out of a record that
 //      authenticates
+//   5  probe_stream (format detection; a match is a well-formed header)
+//   6  Keyring::parse (every id found is an id parsed)
 // Oracle: no crash, no sanitizer report, the round trips above.
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -23,6 +25,8 @@
 
 #include "aescore.hpp"
 #include "fuzz_common.hpp"
+#include "keyring.hpp"
+#include "probe.hpp"
 
 using namespace aesstream;
 
@@ -184,6 +188,51 @@ fuzz_gcm_stream (const uint8_t *d, size_t n)
   }
 }
 
+void
+fuzz_probe (const uint8_t *d, size_t n)
+{
+  StreamInfo info;
+  std::string error;
+  switch (probe_stream (d, n, &info, &error)) {
+    case ProbeResult::kMatch:
+      check (info.mode != nullptr && info.mode[0] != '\0', "probe: a mode");
+      check (info.key_length == 0 || info.key_length == 16
+                 || info.key_length == 24 || info.key_length == 32,
+          "probe: an AES key length");
+      check (info.header_size > 0 && info.header_size <= n
+                 || info.format == StreamFormat::kGcmRecords,
+          "probe: a header within the bytes given");
+      break;
+    case ProbeResult::kInvalid:
+      check (!error.empty (), "probe: invalid without a message");
+      break;
+    case ProbeResult::kNeedMore:
+      check (n < kProbeSize, "probe: needs more than kProbeSize bytes");
+      break;
+    case ProbeResult::kNoMatch:
+      break;
+  }
+}
+
+void
+fuzz_keyring (const uint8_t *d, size_t n)
+{
+  Keyring ring;
+  std::string error;
+  std::string_view text (reinterpret_cast<const char *> (d), n);
+  if (Keyring::parse (text, &ring, &error)) {
+    check (ring.ids ().size () == ring.size (), "keyring: ids");
+    for (const KeyId &id : ring.ids ()) {
+      SecureBytes key;
+      check (ring.find (id, &key), "keyring: a listed id is found");
+      check (key.size () == 16 || key.size () == 24 || key.size () == 32,
+          "keyring: an AES key");
+    }
+  } else {
+    check (!error.empty (), "keyring refused without a message");
+  }
+}
+
 } // namespace
 
 extern "C" int
@@ -196,7 +245,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   std::memcpy (copy.get (), data + 1, size - 1);
   const uint8_t *d = copy.get ();
   size_t n = size - 1;
-  switch (data[0] % 5) {
+  switch (data[0] % 7) {
     case 0:
       fuzz_stream_header (d, n);
       break;
@@ -211,6 +260,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       break;
     case 4:
       fuzz_gcm_stream (d, n);
+      break;
+    case 5:
+      fuzz_probe (d, n);
+      break;
+    case 6:
+      fuzz_keyring (d, n);
       break;
   }
   return 0;

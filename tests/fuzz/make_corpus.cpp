@@ -146,6 +146,14 @@ main (int argc, char **argv)
   write_file (core + "/seed-key-file",
       prefixed (3, Bytes (file.begin (), file.end ())));
   write_file (core + "/seed-records", prefixed (4, gcm_stream));
+  write_file (core + "/seed-probe-header",
+      prefixed (5, Bytes (ctr_stream.begin (), ctr_stream.begin () + 48)));
+  write_file (core + "/seed-probe-records",
+      prefixed (5, Bytes (gcm_stream.begin (), gcm_stream.begin () + 48)));
+  std::string ring
+      = "# keys\n" + key + "\n00112233445566778899aabbccddeeff:" + key + "\n";
+  write_file (
+      core + "/seed-keyring", prefixed (6, Bytes (ring.begin (), ring.end ())));
 
   std::string tf = out + "/typefind";
   mkdir (tf.c_str (), 0755);
