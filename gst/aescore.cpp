@@ -355,7 +355,10 @@ Cipher::update_per_chunk (const uint8_t *in, size_t n, uint8_t *out,
   if (!valid) {
     *error = "invalid PKCS#7 padding at the end of a buffer: wrong key or iv, "
              "corrupted data, or buffer boundaries that differ from what "
-             "aesenc produced (per-buffer-padding=true)";
+             "aesenc produced (per-buffer-padding=true needs every encrypted "
+             "buffer exactly as aesenc made it; re-chunking is not always "
+             "detected: merged buffers never are. Use per-buffer-padding=false "
+             "or mode=gcm where boundaries can change)";
     return false;
   }
   *written = w - pad;

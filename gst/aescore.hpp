@@ -284,3 +284,44 @@ private:
 };
 
 } // namespace aesstream
+
+namespace aesstream {
+
+// Bounds the work a GCM record reader spends on candidates that fail to
+// authenticate (issue 11, finding 1). A reader that resynchronises after
+// damage tries every plausible record header it finds; crafted input with
+// a header every 24 bytes, each claiming a huge length, made that
+// quadratic (each candidate waited for, copied and opened in full, then
+// the reader moved on by one byte). With a budget, each input byte earns
+// kFactor bytes of opening work; a failed candidate spends its size, and a
+// candidate the budget cannot pay for is skipped as damaged without being
+// copied or opened. Authentic records spend nothing, and a record's own
+// bytes earn more than it costs, so a clean stream never runs short; under
+// attack the total work stays below kFactor times the input.
+class OpenBudget {
+public:
+  static constexpr uint64_t kFactor = 4;
+  // What a reader may spend before any input: one maximal record.
+  static constexpr uint64_t kInitial = 64u << 20;
+
+  void earn (size_t input_bytes)
+  {
+    balance_ += kFactor * static_cast<uint64_t> (input_bytes);
+    if (balance_ > kCap)
+      balance_ = kCap;
+  }
+  bool can_open (size_t record_bytes) const { return record_bytes <= balance_; }
+  void charge (size_t record_bytes)
+  {
+    balance_ = record_bytes >= balance_ ? 0 : balance_ - record_bytes;
+  }
+  uint64_t balance () const { return balance_; }
+
+private:
+  // Saving up is limited, so that a long clean stream does not buy an
+  // attacker a long run of expensive candidates afterwards.
+  static constexpr uint64_t kCap = 2 * kInitial;
+  uint64_t balance_ = kInitial;
+};
+
+} // namespace aesstream
