@@ -602,42 +602,44 @@ GcmRecordSealer::seal_final (uint8_t *rec)
 }
 
 std::unique_ptr<GcmRecordOpener>
-GcmRecordOpener::create (const SecureBytes &key, Problem *p)
+GcmRecordOpener::create (
+    const SecureBytes &key, Problem *p, StreamPolicy policy)
 {
   std::unique_ptr<GcmRecordOpener> o (new GcmRecordOpener ());
   // Each sender's stream has its own subkey, derived when it first appears.
   o->key_ = key.clone ();
+  o->policy_ = policy;
   *p = Problem::none ();
   return o;
 }
 
-GcmRecordOpener::Session *
-GcmRecordOpener::session_for (
-    const std::array<uint8_t, format::kRecordSaltSize> &salt)
+const GcmRecordOpener::Session *
+GcmRecordOpener::followed () const
 {
-  for (size_t i = 0; i < sessions_.size (); i++) {
-    if (sessions_[i].salt == salt) {
-      if (i > 0)
-        std::rotate (sessions_.begin (), sessions_.begin () + i,
-            sessions_.begin () + i + 1);
-      return &sessions_[0];
-    }
-  }
-  // A stream we have not seen: a new sender or a restart. It is kept only
-  // if its first record authenticates (see open()).
-  Session fresh;
-  fresh.salt = salt;
-  std::string error;
-  SecureBytes subkey = GcmRecord::derive_key (key_, salt);
-  fresh.gcm = subkey.empty () ? nullptr : Gcm::create (subkey, false, &error);
-  if (!fresh.gcm)
-    return nullptr;
+  for (const Session &s : sessions_)
+    if (following_ && s.salt == followed_salt_)
+      return &s;
+  return nullptr;
+}
+
+// Keeps a stream that has just authenticated, forgetting the least
+// recently heard one beyond kMaxSessions (never the one followed). Only
+// authentic streams get here, so forged salts cannot push real ones out.
+void
+GcmRecordOpener::remember (Session fresh)
+{
   sessions_.insert (sessions_.begin (), std::move (fresh));
-  return &sessions_[0];
+  while (sessions_.size () > kMaxSessions) {
+    size_t victim = sessions_.size () - 1;
+    if (following_ && sessions_[victim].salt == followed_salt_)
+      victim--;
+    sessions_.erase (sessions_.begin () + victim);
+  }
 }
 
 GcmRecordOpener::Verdict
-GcmRecordOpener::open (const uint8_t *rec, size_t n, uint8_t *plain)
+GcmRecordOpener::open (
+    const uint8_t *rec, size_t n, uint8_t *plain, int64_t now_us)
 {
   Verdict v;
   GcmRecord r;
@@ -653,11 +655,27 @@ GcmRecordOpener::open (const uint8_t *rec, size_t n, uint8_t *plain)
             + std::to_string (r.length + format::kRecordOverhead);
     return v;
   }
-  Session *session = session_for (r.salt);
-  if (session == nullptr) {
-    v.library_failure = true;
-    v.why = "Could not derive a GCM subkey";
-    return v;
+  // The stream's session, most recent first (at most kMaxSessions to
+  // look at), or a new one that is kept only if this record authenticates.
+  size_t index = sessions_.size ();
+  for (size_t i = 0; i < sessions_.size (); i++)
+    if (sessions_[i].salt == r.salt)
+      index = i;
+  Session fresh;
+  Session *session;
+  if (index < sessions_.size ()) {
+    session = &sessions_[index];
+  } else {
+    fresh.salt = r.salt;
+    std::string error;
+    SecureBytes subkey = GcmRecord::derive_key (key_, r.salt);
+    fresh.gcm = subkey.empty () ? nullptr : Gcm::create (subkey, false, &error);
+    if (!fresh.gcm) {
+      v.library_failure = true;
+      v.why = "Could not derive a GCM subkey";
+      return v;
+    }
+    session = &fresh;
   }
   ReplayWindow::Verdict seen = session->window.check (r.seq);
   if (seen != ReplayWindow::Verdict::kNew) {
@@ -675,15 +693,54 @@ GcmRecordOpener::open (const uint8_t *rec, size_t n, uint8_t *plain)
           r.length, plain, ct + r.length)) {
     if (plain != nullptr && r.length > 0)
       OPENSSL_cleanse (plain, r.length); // never let it out
-    if (!session->window.started ())
-      sessions_.erase (sessions_.begin ()); // a forged salt: forget it
     v.why = "record " + std::to_string (r.seq)
             + " failed authentication: wrong key, or the record was modified";
     return v;
   }
+
+  // Authentic. Is it the stream we output?
+  const bool is_followed = following_ && r.salt == followed_salt_;
+  if (following_ && !is_followed && policy_ != StreamPolicy::kAll) {
+    bool take_over;
+    if (policy_ == StreamPolicy::kNewest) {
+      take_over = session == &fresh; // a stream never seen before
+    } else {
+      const Session *f = followed ();
+      bool ended = f == nullptr || f->final_seen;
+      bool silent = now_us - (f ? f->last_us : 0) >= kSilenceUs;
+      take_over = ended || silent; // a restarted sender
+    }
+    if (!take_over) {
+      if (plain != nullptr && r.length > 0)
+        OPENSSL_cleanse (plain, r.length);
+      v.kind = Verdict::Kind::kOtherStream;
+      v.why = "record " + std::to_string (r.seq)
+              + " belongs to a second stream while another one is followed "
+                "(two senders on one port?)";
+      // Its session is kept (bounded): its records need no new subkey.
+      if (session == &fresh)
+        remember (std::move (fresh));
+      return v;
+    }
+    followed_salt_ = r.salt;
+    v.new_stream = true;
+  } else if (!following_) {
+    followed_salt_ = r.salt;
+    following_ = true;
+    v.new_stream = true;
+  }
+  if (session == &fresh) {
+    remember (std::move (fresh));
+    session = &sessions_[0];
+  } else if (index > 0) {
+    std::rotate (sessions_.begin (), sessions_.begin () + index,
+        sessions_.begin () + index + 1);
+    session = &sessions_[0];
+  }
   v.kind = Verdict::Kind::kAccepted;
   v.length = r.length;
   v.lost = session->window.accept (r.seq);
+  session->last_us = now_us;
   v.final = (r.flags & format::kRecordFlagFinal) != 0;
   if (v.final)
     session->final_seen = true;

@@ -205,27 +205,48 @@ private:
 
 // aesdec mode=gcm: opens one whole record at a time and keeps what replay
 // protection needs: a replay window per stream (salt) for the most recent
-// streams. Framing a byte stream into records is the caller's (it knows
-// buffers); the verdict says what to count.
+// kMaxSessions streams (bounded: issue 11, finding 2). Framing a byte
+// stream into records is the caller's (it knows buffers); the verdict says
+// what to count.
+//
+// Which streams are output (issue 11, finding 3): several senders on one
+// port (or an attacker replaying a captured stream next to a live one)
+// would otherwise be interleaved into one output, each record authentic.
+// By default (kFollowOne) one stream is followed at a time: the first
+// authentic one; a new stream takes over when the followed one ended with
+// its final record or has been silent for kSilence (a restarted sender);
+// records of any other authentic stream are dropped as kOtherStream.
 class GcmRecordOpener {
 public:
-  static std::unique_ptr<GcmRecordOpener> create (
-      const SecureBytes &key, Problem *problem);
+  enum class StreamPolicy
+  {
+    kFollowOne, // one stream at a time (default)
+    kNewest,    // every new authentic stream takes over at once
+    kAll,       // every authentic stream, interleaved (the old behaviour)
+  };
+  // How long the followed stream must have been silent before another
+  // stream takes over (kFollowOne).
+  static constexpr int64_t kSilenceUs = 1000000;
+
+  static std::unique_ptr<GcmRecordOpener> create (const SecureBytes &key,
+      Problem *problem, StreamPolicy policy = StreamPolicy::kFollowOne);
 
   struct Verdict
   {
     enum class Kind
     {
-      kAccepted, // authentic and new: plaintext written
-      kRejected, // malformed or failed authentication
-      kReplayed, // a duplicate, or too old for the replay window
+      kAccepted,    // authentic and new: plaintext written
+      kRejected,    // malformed or failed authentication
+      kReplayed,    // a duplicate, or too old for the replay window
+      kOtherStream, // authentic, but not the stream followed: dropped
     };
     Kind kind = Kind::kRejected;
     uint64_t seq = 0;
     uint32_t length = 0;          // plaintext bytes written (kAccepted)
     bool final = false;           // the stream's final record (kAccepted)
+    bool new_stream = false;      // kAccepted: the first of a stream followed
     int64_t lost = 0;             // change in the count of missing records
-    std::string why;              // for the user (kRejected, kReplayed)
+    std::string why;              // for the user (not kAccepted)
     bool library_failure = false; // a subkey could not be derived
   };
 
@@ -233,15 +254,22 @@ public:
   // length + overhead). The plaintext goes to `plain` (room for n -
   // kRecordOverhead bytes; may be rec + kRecordHeaderSize, in place). When
   // the verdict is not kAccepted, `plain` holds no plaintext (wiped).
-  Verdict open (const uint8_t *rec, size_t n, uint8_t *plain);
+  // `now_us` is a monotonic time (microseconds) for the silence rule; a
+  // caller without a clock passes 0 (then only a final record ends a
+  // stream).
+  Verdict open (
+      const uint8_t *rec, size_t n, uint8_t *plain, int64_t now_us = 0);
 
-  // Whether any stream authenticated, and whether the most recent one ended
-  // with its final record (a complete file).
+  // Whether any stream authenticated, and whether the stream followed
+  // ended with its final record (a complete file).
   bool any_stream () const { return !sessions_.empty (); }
   bool final_seen () const
   {
-    return !sessions_.empty () && sessions_.front ().final_seen;
+    const Session *f = followed ();
+    return f != nullptr && f->final_seen;
   }
+  // Streams whose replay windows are kept: at most kMaxSessions.
+  size_t stream_count () const { return sessions_.size (); }
 
   // Streams (salts) whose replay windows are kept.
   static constexpr size_t kMaxSessions = 4;
@@ -253,12 +281,17 @@ private:
     std::unique_ptr<Gcm> gcm;
     ReplayWindow window;
     bool final_seen = false;
+    int64_t last_us = 0; // when its last record was accepted
   };
   GcmRecordOpener () = default;
-  Session *session_for (const std::array<uint8_t, format::kRecordSaltSize> &);
+  const Session *followed () const;
+  void remember (Session fresh);
 
   SecureBytes key_;
-  std::vector<Session> sessions_; // most recent first
+  StreamPolicy policy_ = StreamPolicy::kFollowOne;
+  std::vector<Session> sessions_; // most recent first; at most kMaxSessions
+  std::array<uint8_t, format::kRecordSaltSize> followed_salt_{};
+  bool following_ = false;
 };
 
 // Everything a codec is made from: a snapshot of the element's settings.

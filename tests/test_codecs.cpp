@@ -590,3 +590,113 @@ TEST (Codecs, gcm_records_seal_open_and_refuse_replays_and_tampering)
   EXPECT_EQ (last.lost, 1); // the tampered record is missing
   EXPECT_TRUE (dec.opener->final_seen ());
 }
+
+namespace {
+
+// One sender: a sealer with its own salt, sealing small records.
+struct Sender
+{
+  std::unique_ptr<GcmRecordSealer> sealer;
+  explicit Sender (const SecureBytes &key)
+  {
+    Problem p;
+    sealer = GcmRecordSealer::create (key, &p);
+  }
+  Bytes record (uint8_t fill, bool final = false)
+  {
+    if (final) {
+      Bytes fin (format::kRecordOverhead);
+      EXPECT_TRUE (sealer->seal_final (fin.data ()).ok ());
+      return fin;
+    }
+    Bytes plain (16, fill);
+    Bytes rec (16 + format::kRecordOverhead);
+    EXPECT_TRUE (sealer
+                     ->seal (plain.data (), 16, rec.data (),
+                         rec.data () + format::kRecordHeaderSize,
+                         rec.data () + format::kRecordHeaderSize + 16)
+                     .ok ());
+    return rec;
+  }
+};
+
+using Kind = GcmRecordOpener::Verdict::Kind;
+
+Kind
+open_kind (GcmRecordOpener &o, const Bytes &rec, int64_t now_us)
+{
+  Bytes out (rec.size ());
+  return o.open (rec.data (), rec.size (), out.data (), now_us).kind;
+}
+
+} // namespace
+
+// Finding 2: every authentic salt used to add a session, kept forever and
+// looked up linearly (1,000 one-record streams: 14.7 MB). At most
+// kMaxSessions are kept, whatever the policy.
+TEST (Codecs, gcm_opener_keeps_a_bounded_number_of_streams)
+{
+  SecureBytes key = key_of (kKey128);
+  for (auto policy : {GcmRecordOpener::StreamPolicy::kAll,
+           GcmRecordOpener::StreamPolicy::kFollowOne,
+           GcmRecordOpener::StreamPolicy::kNewest}) {
+    Problem p;
+    auto opener = GcmRecordOpener::create (key, &p, policy);
+    for (int i = 0; i < 1000; i++) {
+      Sender s (key);
+      Kind k = open_kind (*opener, s.record (1), i * 10);
+      EXPECT_NE (k, Kind::kRejected);
+      ASSERT_LE (opener->stream_count (), GcmRecordOpener::kMaxSessions);
+    }
+  }
+}
+
+// Finding 3: two senders on one port were interleaved into one output.
+TEST (Codecs, gcm_opener_follows_one_stream_and_a_restarted_sender)
+{
+  SecureBytes key = key_of (kKey128);
+  Problem p;
+  auto o = GcmRecordOpener::create (key, &p);
+  Sender a (key), b (key);
+  const int64_t ms = 1000;
+  EXPECT_EQ (open_kind (*o, a.record (1), 0), Kind::kAccepted);
+  // A concurrent second stream: authentic, dropped.
+  EXPECT_EQ (open_kind (*o, b.record (2), 10 * ms), Kind::kOtherStream);
+  EXPECT_EQ (open_kind (*o, a.record (3), 20 * ms), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*o, b.record (4), 30 * ms), Kind::kOtherStream);
+  // A ends with its final record: B (a restarted sender) is followed at
+  // once, no loss beyond the gap.
+  EXPECT_EQ (open_kind (*o, a.record (0, true), 40 * ms), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*o, b.record (5), 41 * ms), Kind::kAccepted);
+  // Now A is the other stream (a replay of it, too).
+  EXPECT_NE (open_kind (*o, a.record (6), 42 * ms), Kind::kAccepted);
+  // B goes silent without a final record (a crashed sender); C starts.
+  Sender c (key);
+  EXPECT_EQ (open_kind (*o, c.record (7), 500 * ms), Kind::kOtherStream);
+  EXPECT_EQ (
+      open_kind (*o, c.record (8), 41 * ms + GcmRecordOpener::kSilenceUs),
+      Kind::kAccepted);
+  EXPECT_EQ (open_kind (*o, b.record (9), 1200 * ms), Kind::kOtherStream);
+}
+
+TEST (Codecs, gcm_opener_other_stream_policies)
+{
+  SecureBytes key = key_of (kKey128);
+  Problem p;
+  // kAll: the old behaviour, every authentic stream interleaved.
+  auto all
+      = GcmRecordOpener::create (key, &p, GcmRecordOpener::StreamPolicy::kAll);
+  Sender a (key), b (key);
+  EXPECT_EQ (open_kind (*all, a.record (1), 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*all, b.record (2), 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*all, a.record (3), 0), Kind::kAccepted);
+  // kNewest: a stream never seen before takes over at once; the one it
+  // replaced is then the other stream.
+  auto newest = GcmRecordOpener::create (
+      key, &p, GcmRecordOpener::StreamPolicy::kNewest);
+  Sender c (key), d (key);
+  EXPECT_EQ (open_kind (*newest, c.record (1), 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*newest, d.record (2), 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*newest, c.record (3), 0), Kind::kOtherStream);
+  EXPECT_EQ (open_kind (*newest, d.record (4), 0), Kind::kAccepted);
+}
