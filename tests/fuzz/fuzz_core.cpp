@@ -10,6 +10,9 @@
 //      authenticates
 //   5  probe_stream (format detection; a match is a well-formed header)
 //   6  Keyring::parse (every id found is an id parsed)
+//   7  GcmRecordOpener over a record stream (policy from the next byte,
+//      time advancing per record): only known plaintext comes out, at
+//      most kMaxSessions streams are kept
 // Oracle: no crash, no sanitizer report, the round trips above.
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -24,6 +27,7 @@
 #include <string>
 
 #include "aescore.hpp"
+#include "codec.hpp"
 #include "fuzz_common.hpp"
 #include "keyring.hpp"
 #include "probe.hpp"
@@ -199,7 +203,7 @@ fuzz_probe (const uint8_t *d, size_t n)
       check (info.key_length == 0 || info.key_length == 16
                  || info.key_length == 24 || info.key_length == 32,
           "probe: an AES key length");
-      check (info.header_size > 0 && info.header_size <= n
+      check ((info.header_size > 0 && info.header_size <= n)
                  || info.format == StreamFormat::kGcmRecords,
           "probe: a header within the bytes given");
       break;
@@ -233,6 +237,49 @@ fuzz_keyring (const uint8_t *d, size_t n)
   }
 }
 
+void
+fuzz_opener (const uint8_t *d, size_t n)
+{
+  if (n < 1)
+    return;
+  static const SecureBytes key = [] {
+    SecureBytes k;
+    std::string e;
+    parse_key_hex (fuzz::kKeyHex, &k, &e);
+    return k;
+  }();
+  Problem p;
+  auto policy = static_cast<GcmRecordOpener::StreamPolicy> (d[0] % 3);
+  auto opener = GcmRecordOpener::create (key, &p, policy);
+  d++;
+  n--;
+  size_t pos = 0;
+  int64_t now = 0;
+  std::vector<uint8_t> plain;
+  while (pos + GcmRecord::kHeaderSize <= n) {
+    GcmRecord r;
+    std::string error;
+    if (!GcmRecord::parse (d + pos, &r, &error)) {
+      pos++;
+      continue;
+    }
+    size_t total = size_t{r.length} + GcmRecord::kOverhead;
+    if (total > n - pos) {
+      pos++;
+      continue;
+    }
+    plain.assign (r.length + 1, 0);
+    auto v = opener->open (d + pos, total, plain.data (), now);
+    now += 300000;
+    if (v.kind == GcmRecordOpener::Verdict::Kind::kAccepted)
+      check (fuzz::is_in_known_plaintext (plain.data (), v.length),
+          "the opener accepted bytes the sender never sealed");
+    check (opener->stream_count () <= GcmRecordOpener::kMaxSessions,
+        "the opener keeps more streams than kMaxSessions");
+    pos += v.kind == GcmRecordOpener::Verdict::Kind::kRejected ? 1 : total;
+  }
+}
+
 } // namespace
 
 extern "C" int
@@ -245,7 +292,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   std::memcpy (copy.get (), data + 1, size - 1);
   const uint8_t *d = copy.get ();
   size_t n = size - 1;
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0:
       fuzz_stream_header (d, n);
       break;
@@ -266,6 +313,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       break;
     case 6:
       fuzz_keyring (d, n);
+      break;
+    case 7:
+      fuzz_opener (d, n);
       break;
   }
   return 0;
