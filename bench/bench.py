@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="1/16 of the data, for a smoke run")
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                    help="buffer sizes of the throughput section")
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--sections", default="throughput,live",
                     help="throughput (modes x sizes), live (RTP packets: GCM vs "
@@ -123,7 +125,8 @@ def main():
                "command": "bench/run.sh " + " ".join(sys.argv[1:]),
                "repeats": rep, "rows": [], "memory": None,
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    for size in (SIZES if "throughput" in sections else []):
+    sizes = [int(x) for x in args.sizes.split(",")]
+    for size in (sizes if "throughput" in sections else []):
         total = total_bytes(size, args.quick)
         n = str(size), str(total)
         t_id, rss_id = median_of(exe, ["pipe", "identity", *n], ours_env, rep)
