@@ -732,9 +732,21 @@ void
 gst_aes_stream_base_push_bytes (GstAesStreamBase *self, const guint8 *data,
     gsize size, GstBufferFlags flags)
 {
+  GstPad *src = GST_BASE_TRANSFORM_SRC_PAD (self);
+  /* An empty input (an empty file) can reach EOS before any SEGMENT: the
+   * header, final record or padding owed at EOS would then be data before
+   * the segment (issue 11, finding 4). Open a byte segment first, so that
+   * an empty input still gives a stream that decrypts to nothing. */
+  if (GstEvent *seg = gst_pad_get_sticky_event (src, GST_EVENT_SEGMENT, 0)) {
+    gst_event_unref (seg);
+  } else {
+    GstSegment segment;
+    gst_segment_init (&segment, GST_FORMAT_BYTES);
+    gst_pad_push_event (src, gst_event_new_segment (&segment));
+  }
   GstBuffer *buf = gst_buffer_new_memdup (data, size);
   GST_BUFFER_FLAG_SET (buf, flags);
-  GstFlowReturn ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+  GstFlowReturn ret = gst_pad_push (src, buf);
   if (ret != GST_FLOW_OK)
     GST_CAT_DEBUG_OBJECT (
         BASE_CAT (self), self, "pushing at EOS: %s", gst_flow_get_name (ret));
