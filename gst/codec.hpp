@@ -270,6 +270,8 @@ public:
   }
   // Streams whose replay windows are kept: at most kMaxSessions.
   size_t stream_count () const { return sessions_.size (); }
+  // Chooses the policy (before the first record).
+  void set_stream_policy (StreamPolicy policy) { policy_ = policy; }
 
   // Streams (salts) whose replay windows are kept.
   static constexpr size_t kMaxSessions = 4;

@@ -65,9 +65,12 @@ enum
   PROP_RECORDS_LOST,
   PROP_RECORDS_REPLAYED,
   PROP_RECORDS_REJECTED,
+  PROP_STREAMS,
+  PROP_RECORDS_OTHER_STREAMS,
 };
 
 #define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
+#define DEFAULT_STREAMS GST_AES_STREAM_STREAMS_FOLLOW_ONE
 
 struct AdapterDeleter
 {
@@ -101,18 +104,21 @@ struct DecState
    * to find the next record belong to the bad one and are not counted
    * again. */
   bool resyncing = false;
+  /* Bounds the work spent on record candidates that fail (finding 1). */
+  aesstream::OpenBudget budget;
 };
 
 /* mode=gcm counters, readable while streaming. */
 struct Counters
 {
-  std::atomic<guint64> accepted{0}, replayed{0}, rejected{0};
+  std::atomic<guint64> accepted{0}, replayed{0}, rejected{0}, other_streams{0};
   std::atomic<gint64> lost{0};
   void reset ()
   {
     accepted = 0;
     replayed = 0;
     rejected = 0;
+    other_streams = 0;
     lost = 0;
   }
 };
@@ -121,6 +127,7 @@ struct DecImpl
 {
   /* Settings (under the object lock). */
   GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
+  GstAesStreamStreams streams = DEFAULT_STREAMS;
   DecState state;
   Counters counters;
   /* The mode upstream's caps named before the stream's settings were final
@@ -171,6 +178,27 @@ gst_aes_stream_invalid_records_get_type (void)
       &type, "GstAesStreamInvalidRecords", values);
 }
 
+GType
+gst_aes_stream_streams_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_AES_STREAM_STREAMS_FOLLOW_ONE,
+          "one stream at a time: a stream that ended (final record) or was "
+          "silent for 1 s hands over to a new one; records of a concurrent "
+          "stream are dropped and counted",
+          "follow-one"},
+      {GST_AES_STREAM_STREAMS_NEWEST,
+          "a stream never seen before takes over at once; the others are "
+          "dropped and counted",
+          "newest"},
+      {GST_AES_STREAM_STREAMS_ALL,
+          "every authentic stream, interleaved into one output", "all"},
+      {0, NULL, NULL},
+  };
+  return gst_aes_stream_register_enum (&type, "GstAesStreamStreams", values);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Properties (aesdec's own; the shared ones are the base class's) */
 
@@ -187,6 +215,10 @@ gst_aes_stream_dec_set_property (
     case PROP_INVALID_RECORDS:
       self->impl->invalid_records
           = static_cast<GstAesStreamInvalidRecords> (g_value_get_enum (value));
+      break;
+    case PROP_STREAMS:
+      self->impl->streams
+          = static_cast<GstAesStreamStreams> (g_value_get_enum (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -218,6 +250,14 @@ gst_aes_stream_dec_get_property (
       break;
     case PROP_RECORDS_REJECTED:
       g_value_set_uint64 (value, c.rejected);
+      break;
+    case PROP_STREAMS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->impl->streams);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RECORDS_OTHER_STREAMS:
+      g_value_set_uint64 (value, c.other_streams);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -326,7 +366,14 @@ gst_aes_stream_dec_start_stream (
     st.adapter.reset (gst_adapter_new ());
     GST_OBJECT_LOCK (self);
     st.invalid_records = self->impl->invalid_records;
+    GstAesStreamStreams streams = self->impl->streams;
     GST_OBJECT_UNLOCK (self);
+    st.codec.opener->set_stream_policy (
+        streams == GST_AES_STREAM_STREAMS_ALL
+            ? GcmRecordOpener::StreamPolicy::kAll
+        : streams == GST_AES_STREAM_STREAMS_NEWEST
+            ? GcmRecordOpener::StreamPolicy::kNewest
+            : GcmRecordOpener::StreamPolicy::kFollowOne);
     self->impl->counters.reset ();
   }
   self->impl->state = std::move (st);
@@ -456,9 +503,10 @@ gst_aes_stream_dec_transform (
 
 enum class Bad
 {
-  kRejected, /* malformed, truncated, or failed authentication */
-  kReplayed, /* a record already received, or too old for the window */
-  kLost,     /* records missing (only an error in error mode) */
+  kRejected,    /* malformed, truncated, or failed authentication */
+  kReplayed,    /* a record already received, or too old for the window */
+  kLost,        /* records missing (only an error in error mode) */
+  kOtherStream, /* authentic, of a stream not followed (streams=) */
 };
 
 /* Decides, once, what "auto" means here: drop for live input (a network
@@ -486,7 +534,9 @@ resolve_invalid_records (GstAesStreamDec *self, DecState &st)
       "lost", G_TYPE_UINT64,                                                   \
       (guint64)MAX ((impl)->counters.lost.load (), (gint64)0), "replayed",     \
       G_TYPE_UINT64, (guint64)(impl)->counters.replayed.load (), "rejected",   \
-      G_TYPE_UINT64, (guint64)(impl)->counters.rejected.load (), NULL
+      G_TYPE_UINT64, (guint64)(impl)->counters.rejected.load (),               \
+      "other-streams", G_TYPE_UINT64,                                          \
+      (guint64)(impl)->counters.other_streams.load (), NULL
 
 /* Counts a record that was not accepted and applies the policy: error (and
  * stop) or drop with a warning. Warnings are limited to one a second so
@@ -506,6 +556,9 @@ bad_record (
       break;
     case Bad::kLost:
       break; /* counted by the replay window already */
+    case Bad::kOtherStream:
+      impl->counters.other_streams += count;
+      break;
   }
   if (st.invalid_records == GST_AES_STREAM_INVALID_RECORDS_ERROR) {
     st.failed = true;
@@ -521,11 +574,13 @@ bad_record (
     GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECRYPT,
         ("Dropped a record: %s (records accepted %" G_GUINT64_FORMAT
          ", lost %" G_GINT64_FORMAT ", replayed %" G_GUINT64_FORMAT
-         ", rejected %" G_GUINT64_FORMAT ")",
+         ", rejected %" G_GUINT64_FORMAT ", of other streams %" G_GUINT64_FORMAT
+         ")",
             why.c_str (), (guint64)impl->counters.accepted.load (),
             MAX (impl->counters.lost.load (), (gint64)0),
             (guint64)impl->counters.replayed.load (),
-            (guint64)impl->counters.rejected.load ()),
+            (guint64)impl->counters.rejected.load (),
+            (guint64)impl->counters.other_streams.load ()),
         (NULL), (COUNTER_FIELDS (impl)));
   } else {
     GST_DEBUG_OBJECT (self, "dropped a record: %s", why.c_str ());
@@ -591,7 +646,8 @@ open_whole_buffer (DecState &st, GstBuffer *whole, GstBuffer **out)
                     : dst    ? dst->data ()
                              : nullptr;
     if (rec.ok () && (!dst || dst->ok ()))
-      v = st.codec.opener->open (rec.data (), rec.size (), plain);
+      v = st.codec.opener->open (
+          rec.data (), rec.size (), plain, g_get_monotonic_time ());
     else
       v.why = "could not map the record";
   }
@@ -631,7 +687,8 @@ open_from_adapter (DecState &st, gsize total, GstBuffer **out)
     const guint8 *rec
         = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
     if (!dst || dst->ok ())
-      v = st.codec.opener->open (rec, total, dst ? dst->data () : nullptr);
+      v = st.codec.opener->open (
+          rec, total, dst ? dst->data () : nullptr, g_get_monotonic_time ());
     else
       v.why = "could not map the record";
     gst_adapter_unmap (adapter);
@@ -668,6 +725,8 @@ handle_verdict (GstAesStreamDec *self, const GcmRecordOpener::Verdict &v,
   }
   if (v.kind == Kind::kReplayed)
     return bad_record (self, Bad::kReplayed, 1, v.why);
+  if (v.kind == Kind::kOtherStream)
+    return bad_record (self, Bad::kOtherStream, 1, v.why);
   if (v.kind == Kind::kRejected) {
     if (st.resyncing)
       return GST_FLOW_OK;
@@ -727,6 +786,19 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
 
     GstBuffer *out = NULL;
     GcmRecordOpener::Verdict v;
+    if (!st.budget.can_open (total)) {
+      /* Damaged or crafted input has used up the work it is allowed
+       * (finding 1): skip this candidate without copying or opening it. */
+      resync (adapter);
+      v.why = "record " + std::to_string (r.seq) + " claims "
+              + std::to_string (r.length)
+              + " bytes and was skipped unopened: too much failed work on "
+                "damaged input";
+      GstFlowReturn ret = handle_verdict (self, v, &out);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
     if (gst_adapter_available_fast (adapter) == total) {
       /* The record is one whole buffer that had to wait in the adapter
        * (behind a partial record that turned out bogus). */
@@ -739,6 +811,8 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
     } else {
       v = open_from_adapter (st, total, &out);
     }
+    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
+      st.budget.charge (total);
     GstFlowReturn ret = handle_verdict (self, v, &out);
     if (ret != GST_FLOW_OK || out != NULL) {
       *outbuf = out;
@@ -762,6 +836,7 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
     return next_record (self, outbuf);
 
   GstAdapter *adapter = st.adapter.get ();
+  st.budget.earn (gst_buffer_get_size (in));
   gsize whole = whole_record_size (in);
   if (whole > 0 && gst_adapter_available (adapter) > 0) {
     /* A packet transport with a damaged length field leaves a record
@@ -782,8 +857,10 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
   if (whole > 0) {
     /* The usual packet case: the buffer is one record. No adapter. */
     GcmRecordOpener::Verdict v = open_whole_buffer (st, in, outbuf);
-    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
+    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected) {
       st.resyncing = false;
+      st.budget.charge (whole);
+    }
     return handle_verdict (self, v, outbuf);
   }
   gst_adapter_push (adapter, in);
@@ -965,6 +1042,13 @@ install_properties (GObjectClass *klass)
           GST_TYPE_AES_STREAM_INVALID_RECORDS, DEFAULT_INVALID_RECORDS,
           (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
                         | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (klass, PROP_STREAMS,
+      g_param_spec_enum ("streams", "Streams",
+          "mode=gcm: which authentic streams are output when several arrive "
+          "(two senders on one port, a restarted sender)",
+          GST_TYPE_AES_STREAM_STREAMS, DEFAULT_STREAMS,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
   const struct
   {
     guint id;
@@ -981,6 +1065,10 @@ install_properties (GObjectClass *klass)
       {PROP_RECORDS_REJECTED, "records-rejected", "Records rejected",
           "mode=gcm: records that failed authentication or were malformed "
           "or truncated, dropped"},
+      {PROP_RECORDS_OTHER_STREAMS, "records-other-streams",
+          "Records of other streams",
+          "mode=gcm: authentic records of a stream not followed (see "
+          "streams), dropped"},
   };
   for (const auto &c : counters)
     g_object_class_install_property (klass, c.id,
@@ -1031,4 +1119,6 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
 
   gst_type_mark_as_plugin_api (
       GST_TYPE_AES_STREAM_INVALID_RECORDS, (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api (
+      GST_TYPE_AES_STREAM_STREAMS, (GstPluginAPIFlags)0);
 }

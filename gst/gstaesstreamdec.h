@@ -23,4 +23,16 @@ typedef enum
   (gst_aes_stream_invalid_records_get_type ())
 GType gst_aes_stream_invalid_records_get_type (void);
 
+/* aesdec mode=gcm: which authentic streams are output (several senders on
+ * one port, a restarted sender). */
+typedef enum
+{
+  GST_AES_STREAM_STREAMS_FOLLOW_ONE = 0,
+  GST_AES_STREAM_STREAMS_NEWEST = 1,
+  GST_AES_STREAM_STREAMS_ALL = 2,
+} GstAesStreamStreams;
+
+#define GST_TYPE_AES_STREAM_STREAMS (gst_aes_stream_streams_get_type ())
+GType gst_aes_stream_streams_get_type (void);
+
 G_END_DECLS
