@@ -3,8 +3,8 @@
 // record framing, replay protection, counters and the invalid-records
 // policy.
 #include "elementtest.hpp"
-#include "theirtests.hpp"
 
+#include "theirtests.hpp"
 #include <ctime>
 
 TEST (Cbc, serialized_iv_is_written_once_and_read_across_buffers)
@@ -498,166 +498,172 @@ TEST (Compat, aesdec_names_the_exact_format_it_refuses)
   EXPECT_NE (err.find ("starts with aesstream's CTR header"), std::string::npos)
       << err;
   EXPECT_NE (err.find ("Set mode=ctr (without iv"), std::string::npos) << err;
+}
 
-  // Attacks on aesdec mode=gcm (issue 11)
+// ---------------------------------------------------------------------------
+// Attacks on aesdec mode=gcm (issue 11)
 
-  namespace {
+namespace {
 
-  // A crafted input: a plausible record header ("Ag" 01 00) every 24 bytes,
-  // each claiming `claimed` bytes of payload, none of them authentic.
-  Bytes crafted_headers (size_t size, uint32_t claimed)
-  {
-    Bytes b = random_bytes (size, 77);
-    for (size_t i = 0; i + 24 <= size; i += 24) {
-      b[i] = 'A';
-      b[i + 1] = 'g';
-      b[i + 2] = 1;
-      b[i + 3] = 0;
-      for (int k = 0; k < 4; k++)
-        b[i + 4 + k] = static_cast<uint8_t> (claimed >> (24 - 8 * k));
+// A crafted input: a plausible record header ("Ag" 01 00) every 24 bytes,
+// each claiming `claimed` bytes of payload, none of them authentic.
+Bytes
+crafted_headers (size_t size, uint32_t claimed)
+{
+  Bytes b = random_bytes (size, 77);
+  for (size_t i = 0; i + 24 <= size; i += 24) {
+    b[i] = 'A';
+    b[i + 1] = 'g';
+    b[i + 2] = 1;
+    b[i + 3] = 0;
+    for (int k = 0; k < 4; k++)
+      b[i + 4 + k] = static_cast<uint8_t> (claimed >> (24 - 8 * k));
+  }
+  return b;
+}
+
+double
+thread_cpu_seconds ()
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// Pushes `buffers` into a drop-mode aesdec, then the authentic records;
+// fails (and stops) if it takes more than `limit` seconds of CPU.
+void
+expect_bounded_cost (const std::vector<Bytes> &buffers,
+    const std::vector<Bytes> &authentic, double limit, size_t *recovered)
+{
+  Harness h ("aesdec",
+      {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+  double t0 = thread_cpu_seconds ();
+  for (const Bytes &b : buffers) {
+    ASSERT_EQ (h.push (b), GST_FLOW_OK);
+    if (GstBuffer *out = gst_harness_try_pull (h.h)) {
+      gst_buffer_unref (out);
+      FAIL () << "bytes came out of garbage";
     }
-    return b;
+    ASSERT_LT (thread_cpu_seconds () - t0, limit)
+        << "resynchronising cost more than " << limit << " s of CPU";
   }
-
-  double thread_cpu_seconds ()
-  {
-    struct timespec ts;
-    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-  }
-
-  // Pushes `buffers` into a drop-mode aesdec, then the authentic records;
-  // fails (and stops) if it takes more than `limit` seconds of CPU.
-  void expect_bounded_cost (const std::vector<Bytes> &buffers,
-      const std::vector<Bytes> &authentic, double limit, size_t *recovered)
-  {
-    Harness h ("aesdec",
-        {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
-    double t0 = thread_cpu_seconds ();
-    for (const Bytes &b : buffers) {
-      ASSERT_EQ (h.push (b), GST_FLOW_OK);
-      if (GstBuffer *out = gst_harness_try_pull (h.h)) {
-        gst_buffer_unref (out);
-        FAIL () << "bytes came out of garbage";
-      }
-      ASSERT_LT (thread_cpu_seconds () - t0, limit)
-          << "resynchronising cost more than " << limit << " s of CPU";
+  *recovered = 0;
+  for (const Bytes &b : authentic) {
+    ASSERT_EQ (h.push (b), GST_FLOW_OK);
+    while (GstBuffer *out = gst_harness_try_pull (h.h)) {
+      (*recovered)++;
+      gst_buffer_unref (out);
     }
-    *recovered = 0;
-    for (const Bytes &b : authentic) {
-      ASSERT_EQ (h.push (b), GST_FLOW_OK);
-      while (GstBuffer *out = gst_harness_try_pull (h.h)) {
-        (*recovered)++;
-        gst_buffer_unref (out);
-      }
+  }
+  EXPECT_LT (thread_cpu_seconds () - t0, limit);
+}
+
+} // namespace
+
+// Finding 1: with a plausible header every 24 bytes claiming half the
+// input, aesdec waited for, copied and GCM-opened every candidate and moved
+// on by one byte: quadratic (2 MiB cost 13 s). The limit is generous: the
+// linear decoder needs a small fraction of it, also under ASan.
+TEST (GcmAttack, resync_cost_is_linear_for_a_byte_stream)
+{
+  const size_t size = 4 << 20;
+  Bytes evil = crafted_headers (size, size / 2);
+  std::vector<Bytes> buffers;
+  for (size_t pos = 0; pos < size; pos += 65536)
+    buffers.emplace_back (evil.begin () + pos, evil.begin () + pos + 65536);
+  size_t recovered = 0;
+  expect_bounded_cost (buffers, {}, 20.0, &recovered);
+}
+
+// The same bytes as packets (records over UDP): a packet is never waited
+// on for bytes beyond it, and the authentic records after the attack all
+// come through.
+TEST (GcmAttack, resync_cost_is_linear_for_packets_and_nothing_is_lost)
+{
+  const size_t size = 4 << 20;
+  Bytes evil = crafted_headers (size, size / 2);
+  std::vector<Bytes> packets;
+  for (size_t pos = 0; pos + 1400 <= size; pos += 1400)
+    packets.emplace_back (evil.begin () + pos, evil.begin () + pos + 1400);
+  auto chunks = some_chunks (20, 11);
+  auto records = gcm_records (chunks);
+  size_t recovered = 0;
+  expect_bounded_cost (packets, records, 20.0, &recovered);
+  EXPECT_EQ (recovered, chunks.size ());
+}
+
+// Finding 3: two senders on one port were interleaved into one output
+// (each record authentic). By default one stream is followed; the other's
+// records are dropped, counted and warned about.
+TEST (GcmAttack, a_concurrent_second_stream_is_dropped_and_counted)
+{
+  auto a_chunks = some_chunks (6, 21), b_chunks = some_chunks (6, 22);
+  auto a = gcm_records (a_chunks), b = gcm_records (b_chunks);
+  std::vector<Bytes> mixed;
+  for (size_t i = 0; i < 6; i++) {
+    mixed.push_back (a[i]);
+    mixed.push_back (b[i]);
+  }
+  Harness h ("aesdec",
+      {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+  std::vector<Bytes> out;
+  for (const Bytes &rec : mixed) {
+    ASSERT_EQ (h.push (rec), GST_FLOW_OK);
+    while (GstBuffer *buf = gst_harness_try_pull (h.h)) {
+      GstMapInfo m;
+      gst_buffer_map (buf, &m, GST_MAP_READ);
+      out.emplace_back (m.data, m.data + m.size);
+      gst_buffer_unmap (buf, &m);
+      gst_buffer_unref (buf);
     }
-    EXPECT_LT (thread_cpu_seconds () - t0, limit);
   }
+  EXPECT_EQ (out, a_chunks);
+  guint64 other = 0, rejected = 0;
+  g_object_get (h.h->element, "records-other-streams", &other,
+      "records-rejected", &rejected, nullptr);
+  EXPECT_EQ (other, 6u);
+  EXPECT_EQ (rejected, 0u);
+  EXPECT_NE (h.warning ().find ("second stream"), std::string::npos)
+      << h.warning ();
+}
 
-  } // namespace
+// A restarted sender (its old stream ended with its final record) is
+// followed at once: nothing is lost beyond the gap.
+TEST (GcmAttack, a_restarted_sender_is_followed_without_loss)
+{
+  auto a_chunks = some_chunks (4, 23), b_chunks = some_chunks (4, 24);
+  auto a = gcm_records (a_chunks), b = gcm_records (b_chunks);
+  std::vector<Bytes> both = a; // ends with a's final record
+  both.insert (both.end (), b.begin (), b.end ());
+  auto r = gcm_open (both, "drop");
+  std::vector<Bytes> expected = a_chunks;
+  expected.insert (expected.end (), b_chunks.begin (), b_chunks.end ());
+  EXPECT_EQ (r.out, expected);
+}
 
-  // Finding 1: with a plausible header every 24 bytes claiming half the
-  // input, aesdec waited for, copied and GCM-opened every candidate and moved
-  // on by one byte: quadratic (2 MiB cost 13 s). The limit is generous: the
-  // linear decoder needs a small fraction of it, also under ASan.
-  TEST (GcmAttack, resync_cost_is_linear_for_a_byte_stream)
-  {
-    const size_t size = 4 << 20;
-    Bytes evil = crafted_headers (size, size / 2);
-    std::vector<Bytes> buffers;
-    for (size_t pos = 0; pos < size; pos += 65536)
-      buffers.emplace_back (evil.begin () + pos, evil.begin () + pos + 65536);
-    size_t recovered = 0;
-    expect_bounded_cost (buffers, {}, 20.0, &recovered);
-  }
-
-  // The same bytes as packets (records over UDP): a packet is never waited
-  // on for bytes beyond it, and the authentic records after the attack all
-  // come through.
-  TEST (GcmAttack, resync_cost_is_linear_for_packets_and_nothing_is_lost)
-  {
-    const size_t size = 4 << 20;
-    Bytes evil = crafted_headers (size, size / 2);
-    std::vector<Bytes> packets;
-    for (size_t pos = 0; pos + 1400 <= size; pos += 1400)
-      packets.emplace_back (evil.begin () + pos, evil.begin () + pos + 1400);
-    auto chunks = some_chunks (20, 11);
-    auto records = gcm_records (chunks);
-    size_t recovered = 0;
-    expect_bounded_cost (packets, records, 20.0, &recovered);
-    EXPECT_EQ (recovered, chunks.size ());
-  }
-
-  // Finding 3: two senders on one port were interleaved into one output
-  // (each record authentic). By default one stream is followed; the other's
-  // records are dropped, counted and warned about.
-  TEST (GcmAttack, a_concurrent_second_stream_is_dropped_and_counted)
-  {
-    auto a_chunks = some_chunks (6, 21), b_chunks = some_chunks (6, 22);
-    auto a = gcm_records (a_chunks), b = gcm_records (b_chunks);
-    std::vector<Bytes> mixed;
-    for (size_t i = 0; i < 6; i++) {
-      mixed.push_back (a[i]);
-      mixed.push_back (b[i]);
-    }
-    Harness h ("aesdec",
-        {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
-    std::vector<Bytes> out;
-    for (const Bytes &rec : mixed) {
-      ASSERT_EQ (h.push (rec), GST_FLOW_OK);
+// streams=all: the old behaviour, every authentic stream interleaved.
+TEST (GcmAttack, streams_all_interleaves_every_authentic_stream)
+{
+  auto a = gcm_records (some_chunks (3, 25)),
+       b = gcm_records (some_chunks (3, 26));
+  Harness h ("aesdec", {{"mode", "gcm"}, {"key", kKey128},
+                           {"invalid-records", "drop"}, {"streams", "all"}});
+  size_t n = 0;
+  for (size_t i = 0; i < 3; i++) {
+    for (const Bytes *rec : {&a[i], &b[i]}) {
+      ASSERT_EQ (h.push (*rec), GST_FLOW_OK);
       while (GstBuffer *buf = gst_harness_try_pull (h.h)) {
-        GstMapInfo m;
-        gst_buffer_map (buf, &m, GST_MAP_READ);
-        out.emplace_back (m.data, m.data + m.size);
-        gst_buffer_unmap (buf, &m);
+        n++;
         gst_buffer_unref (buf);
       }
     }
-    EXPECT_EQ (out, a_chunks);
-    guint64 other = 0, rejected = 0;
-    g_object_get (h.h->element, "records-other-streams", &other,
-        "records-rejected", &rejected, nullptr);
-    EXPECT_EQ (other, 6u);
-    EXPECT_EQ (rejected, 0u);
-    EXPECT_NE (h.warning ().find ("second stream"), std::string::npos)
-        << h.warning ();
   }
+  EXPECT_EQ (n, 6u);
+}
 
-  // A restarted sender (its old stream ended with its final record) is
-  // followed at once: nothing is lost beyond the gap.
-  TEST (GcmAttack, a_restarted_sender_is_followed_without_loss)
-  {
-    auto a_chunks = some_chunks (4, 23), b_chunks = some_chunks (4, 24);
-    auto a = gcm_records (a_chunks), b = gcm_records (b_chunks);
-    std::vector<Bytes> both = a; // ends with a's final record
-    both.insert (both.end (), b.begin (), b.end ());
-    auto r = gcm_open (both, "drop");
-    std::vector<Bytes> expected = a_chunks;
-    expected.insert (expected.end (), b_chunks.begin (), b_chunks.end ());
-    EXPECT_EQ (r.out, expected);
-  }
-
-  // streams=all: the old behaviour, every authentic stream interleaved.
-  TEST (GcmAttack, streams_all_interleaves_every_authentic_stream)
-  {
-    auto a = gcm_records (some_chunks (3, 25)),
-         b = gcm_records (some_chunks (3, 26));
-    Harness h ("aesdec", {{"mode", "gcm"}, {"key", kKey128},
-                             {"invalid-records", "drop"}, {"streams", "all"}});
-    size_t n = 0;
-    for (size_t i = 0; i < 3; i++) {
-      for (const Bytes *rec : {&a[i], &b[i]}) {
-        ASSERT_EQ (h.push (*rec), GST_FLOW_OK);
-        while (GstBuffer *buf = gst_harness_try_pull (h.h)) {
-          n++;
-          gst_buffer_unref (buf);
-        }
-      }
-    }
-    EXPECT_EQ (n, 6u);
-  }
-
-  int main (int argc, char **argv)
-  {
-    return run_tests (argc, argv);
-  }
+int
+main (int argc, char **argv)
+{
+  return run_tests (argc, argv);
+}

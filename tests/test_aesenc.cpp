@@ -2,13 +2,14 @@
 // stream header and serialized IV, in-place work, flushes, caps, settings
 // and GCM sealing. (Round trips through aesdec check both directions.)
 #include "elementtest.hpp"
+
+#include <unistd.h>
+
 #include "theirtests.hpp"
+#include <sys/stat.h>
 
 #include <atomic>
 #include <thread>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace {
 
@@ -849,58 +850,60 @@ TEST (LateConfig, what_reads_back_is_what_ran_when_set_during_the_first_buffer)
     EXPECT_EQ (h.pull_all (), reference ("CTR", true, kKey128, iv, data))
         << round;
     g_free (iv);
+  }
+}
 
-    // Finding 4: with an empty input (an empty file: EOS came before any
-    // SEGMENT), aesenc pushed its header, GCM final record or CBC padding
-    // without a segment ("Got data flow before segment event", fatal under
-    // G_DEBUG=fatal-warnings, which this binary runs with). It must send a
-    // segment first, so that an empty input still gives a stream that decrypts
-    // to nothing.
-    TEST (EmptyInput, eos_before_segment_still_gives_a_valid_empty_stream)
-    {
-      const Props modes[] = {
-          {{"mode", "ctr"}, {"key", kKey128}},
-          {{"mode", "gcm"}, {"key", kKey128}},
-          {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
-              {"per-buffer-padding", "false"}},
-          {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
-              {"serialize-iv", "true"}},
-      };
-      for (const Props &props : modes) {
-        GstElement *e = make ("aesenc", props);
-        GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
-        gst_object_unref (e);
-        gst_harness_play (h);
-        gst_harness_push_event (h, gst_event_new_stream_start ("empty"));
-        gst_harness_push_event (h, gst_event_new_eos ());
-        bool segment_seen = false;
-        while (GstEvent *ev = gst_harness_try_pull_event (h)) {
-          segment_seen
-              = segment_seen || GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT;
-          gst_event_unref (ev);
-        }
-        Bytes out;
-        while (GstBuffer *b = gst_harness_try_pull (h)) {
-          GstMapInfo m;
-          ASSERT_TRUE (gst_buffer_map (b, &m, GST_MAP_READ));
-          out.insert (out.end (), m.data, m.data + m.size);
-          gst_buffer_unmap (b, &m);
-          gst_buffer_unref (b);
-        }
-        gst_harness_teardown (h);
-        if (!out.empty ()) {
-          EXPECT_TRUE (segment_seen) << props[0].second;
-        }
-        // Whatever came out decrypts to nothing.
-        Props dec = props;
-        if (std::string (props[0].second) == "gcm")
-          dec.push_back ({"invalid-records", "error"});
-        EXPECT_EQ (run_chunked ("aesdec", dec, out, 1, 1000), Bytes ())
-            << props[0].second;
-      }
+// Finding 4: with an empty input (an empty file: EOS came before any
+// SEGMENT), aesenc pushed its header, GCM final record or CBC padding
+// without a segment ("Got data flow before segment event", fatal under
+// G_DEBUG=fatal-warnings, which this binary runs with). It must send a
+// segment first, so that an empty input still gives a stream that decrypts
+// to nothing.
+TEST (EmptyInput, eos_before_segment_still_gives_a_valid_empty_stream)
+{
+  const Props modes[] = {
+      {{"mode", "ctr"}, {"key", kKey128}},
+      {{"mode", "gcm"}, {"key", kKey128}},
+      {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
+          {"per-buffer-padding", "false"}},
+      {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
+          {"serialize-iv", "true"}},
+  };
+  for (const Props &props : modes) {
+    GstElement *e = make ("aesenc", props);
+    GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+    gst_object_unref (e);
+    gst_harness_play (h);
+    gst_harness_push_event (h, gst_event_new_stream_start ("empty"));
+    gst_harness_push_event (h, gst_event_new_eos ());
+    bool segment_seen = false;
+    while (GstEvent *ev = gst_harness_try_pull_event (h)) {
+      segment_seen = segment_seen || GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT;
+      gst_event_unref (ev);
     }
+    Bytes out;
+    while (GstBuffer *b = gst_harness_try_pull (h)) {
+      GstMapInfo m;
+      ASSERT_TRUE (gst_buffer_map (b, &m, GST_MAP_READ));
+      out.insert (out.end (), m.data, m.data + m.size);
+      gst_buffer_unmap (b, &m);
+      gst_buffer_unref (b);
+    }
+    gst_harness_teardown (h);
+    if (!out.empty ()) {
+      EXPECT_TRUE (segment_seen) << props[0].second;
+    }
+    // Whatever came out decrypts to nothing.
+    Props dec = props;
+    if (std::string (props[0].second) == "gcm")
+      dec.push_back ({"invalid-records", "error"});
+    EXPECT_EQ (run_chunked ("aesdec", dec, out, 1, 1000), Bytes ())
+        << props[0].second;
+  }
+}
 
-    int main (int argc, char **argv)
-    {
-      return run_tests (argc, argv);
-    }
+int
+main (int argc, char **argv)
+{
+  return run_tests (argc, argv);
+}
