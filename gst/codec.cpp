@@ -302,13 +302,58 @@ private:
 };
 
 // ---------------------------------------------------------------------------
+// What ECB and CBC share: a Cipher that carries partial blocks (so output
+// may lag input by a block, and arrives when a block completes), and, for a
+// decoder positioned inside a block, the leading output bytes to drop.
+class BlockCodec : public StreamCodec {
+public:
+  size_t max_output (size_t n) const override
+  {
+    return cipher_->max_update_output (n);
+  }
+  bool one_output_per_input () const override { return false; }
+
+protected:
+  using StreamCodec::StreamCodec;
+
+  // Runs the cipher over in[r->offset, n) into out + r->offset and drops
+  // what precedes the seek target.
+  Problem update_dropping (const uint8_t *in, size_t n, uint8_t *out, Output *r)
+  {
+    Problem p = update (
+        *cipher_, in + r->offset, n - r->offset, out + r->offset, &r->size);
+    drop_leading (&drop_, &r->offset, &r->size);
+    return p;
+  }
+  Problem finish_dropping (uint8_t *out, size_t *written)
+  {
+    Problem p = finish_cipher (*cipher_, out, written);
+    size_t offset = 0;
+    drop_leading (&drop_, &offset, written);
+    if (offset > 0)
+      std::memmove (out, out + offset, *written);
+    return p;
+  }
+  // A decoder positioned at `plain` decrypts its block whole: returns the
+  // block's start and remembers how much of it to drop.
+  uint64_t block_start (uint64_t plain)
+  {
+    drop_ = plain % kBlockSize;
+    return plain - drop_;
+  }
+
+  std::unique_ptr<Cipher> cipher_;
+  size_t drop_ = 0; // decoder: output bytes before the seek target
+};
+
+// ---------------------------------------------------------------------------
 // ECB with zero padding (the original recipe). Blocks are independent, so a
 // decoder is positioned by feeding from the block that holds the target and
 // dropping the bytes before it. The decoder keeps the zero padding (the
 // format does not say how much there is).
-class EcbCodec : public StreamCodec {
+class EcbCodec : public BlockCodec {
 public:
-  explicit EcbCodec (bool encrypt) : StreamCodec (Mode::kEcb, encrypt, 0) {}
+  explicit EcbCodec (bool encrypt) : BlockCodec (Mode::kEcb, encrypt, 0) {}
 
   static std::unique_ptr<StreamCodec> create (const CodecConfig &c, Problem *p)
   {
@@ -320,30 +365,18 @@ public:
     return codec;
   }
 
-  size_t max_output (size_t n) const override
-  {
-    return cipher_->max_update_output (n);
-  }
   bool in_place_ok () const override { return cipher_->can_update_in_place (); }
-  bool one_output_per_input () const override { return false; }
 
   Problem process (
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
     *r = Output ();
-    Problem p = update (*cipher_, in, n, out, &r->size);
-    drop_leading (&drop_, &r->offset, &r->size);
-    return p;
+    return update_dropping (in, n, out, r);
   }
 
   Problem finish (uint8_t *out, size_t *written) override
   {
-    Problem p = finish_cipher (*cipher_, out, written);
-    size_t offset = 0;
-    drop_leading (&drop_, &offset, written);
-    if (offset > 0)
-      std::memmove (out, out + offset, *written);
-    return p;
+    return finish_dropping (out, written);
   }
 
   Problem restart () override
@@ -360,8 +393,7 @@ public:
           "the last block of the stream, so only a stream written from start "
           "to end is correct");
     Problem p = restart ();
-    drop_ = plain % kBlockSize;
-    at->input = plain - drop_;
+    at->input = block_start (plain);
     at->output = plain;
     return p;
   }
@@ -370,10 +402,6 @@ public:
   {
     return stream_size;
   }
-
-private:
-  std::unique_ptr<Cipher> cipher_;
-  size_t drop_ = 0; // decoder: output bytes before the seek target
 };
 
 // ---------------------------------------------------------------------------
@@ -382,10 +410,10 @@ private:
 // decoder is positioned at a block by taking the ciphertext block before it
 // as the IV (CBC decryption of a block needs only that block and the one
 // before); with per-buffer padding, offsets do not map to blocks.
-class CbcCodec : public StreamCodec {
+class CbcCodec : public BlockCodec {
 public:
   CbcCodec (bool encrypt, bool serialize_iv, bool per_chunk)
-      : StreamCodec (
+      : BlockCodec (
           Mode::kCbc, encrypt, serialize_iv ? format::kSerializedIvSize : 0),
         serialize_iv_ (serialize_iv), per_chunk_ (per_chunk)
   {}
@@ -406,15 +434,10 @@ public:
     return codec;
   }
 
-  size_t max_output (size_t n) const override
-  {
-    return cipher_->max_update_output (n);
-  }
   bool in_place_ok () const override
   {
     return !reader_.pending () && cipher_->can_update_in_place ();
   }
-  bool one_output_per_input () const override { return false; }
 
   Problem process (
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
@@ -428,10 +451,7 @@ public:
       if (!cipher_->restart (reader_.data ()))
         return restart_failed ();
     }
-    Problem p = update (
-        *cipher_, in + r->offset, n - r->offset, out + r->offset, &r->size);
-    drop_leading (&drop_, &r->offset, &r->size);
-    return p;
+    return update_dropping (in, n, out, r);
   }
 
   Problem finish (uint8_t *out, size_t *written) override
@@ -444,12 +464,7 @@ public:
           "The stream ended inside its 16-byte serialized IV (got "
               + std::to_string (reader_.have ()) + " bytes): it is truncated.");
     }
-    Problem p = finish_cipher (*cipher_, out, written);
-    size_t offset = 0;
-    drop_leading (&drop_, &offset, written);
-    if (offset > 0)
-      std::memmove (out, out + offset, *written);
-    return p;
+    return finish_dropping (out, written);
   }
 
   ByteView take_prefix (size_t output_size) override
@@ -486,8 +501,7 @@ public:
     Problem p = restart ();
     if (!p.ok ())
       return p;
-    uint64_t block = plain - plain % kBlockSize;
-    drop_ = plain % kBlockSize;
+    uint64_t block = block_start (plain);
     if (block > 0) {
       // Feed from the ciphertext block before: it is the IV of the next.
       reader_.expect (kBlockSize);
@@ -502,10 +516,8 @@ public:
 private:
   bool serialize_iv_, per_chunk_;
   std::array<uint8_t, kBlockSize> iv_{};
-  std::unique_ptr<Cipher> cipher_;
   bool prefix_due_ = false; // encoder: the serialized IV is still due
   PrefixReader reader_;     // decoder: a serialized IV or chain block
-  size_t drop_ = 0;         // decoder: output bytes before the seek target
 };
 
 } // namespace

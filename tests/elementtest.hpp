@@ -301,17 +301,32 @@ some_chunks (size_t count, unsigned seed)
 
 } // namespace
 
-// Logs that an element's own messages go to `category` only.
+// The debug categories an element's own log messages go to while `run`
+// works with it (`run` is given the element; for a harness, the element
+// is made by the harness and passed on through `watch`).
 struct CategoryRecorder
 {
-  GstElement *element = nullptr;
+  GObject *element = nullptr;
   std::set<std::string> seen;
+  explicit CategoryRecorder (const char *category) : category_ (category)
+  {
+    gst_debug_set_threshold_for_name (category_, GST_LEVEL_LOG);
+    gst_debug_add_log_function (log, this, nullptr);
+  }
+  ~CategoryRecorder ()
+  {
+    gst_debug_remove_log_function (log);
+    gst_debug_set_threshold_for_name (category_, GST_LEVEL_NONE);
+  }
+  void watch (GstElement *e) { element = reinterpret_cast<GObject *> (e); }
+
+private:
+  const char *category_;
   static void log (GstDebugCategory *category, GstDebugLevel, const gchar *,
       const gchar *, gint, GObject *object, GstDebugMessage *, gpointer data)
   {
     auto *self = static_cast<CategoryRecorder *> (data);
-    if (object != nullptr
-        && object == reinterpret_cast<GObject *> (self->element))
+    if (object != nullptr && object == self->element)
       self->seen.insert (gst_debug_category_get_name (category));
   }
 };

@@ -329,17 +329,13 @@ TEST (Gcm, garbage_and_damaged_streams_never_crash_and_never_output)
 
 TEST (Logging, aesdec_logs_to_its_own_category)
 {
-  CategoryRecorder rec;
-  gst_debug_set_threshold_for_name ("aesdec", GST_LEVEL_LOG);
-  gst_debug_add_log_function (CategoryRecorder::log, &rec, nullptr);
+  CategoryRecorder rec ("aesdec");
   {
     Harness h ("aesdec", {{"key", kKey128}});
-    rec.element = h.h->element;
+    rec.watch (h.h->element);
     // Not an aesstream stream: an error, logged too.
     EXPECT_EQ (h.push (Bytes (100, 'x')), GST_FLOW_ERROR);
   }
-  gst_debug_remove_log_function (CategoryRecorder::log);
-  gst_debug_set_threshold_for_name ("aesdec", GST_LEVEL_NONE);
   EXPECT_EQ (rec.seen, std::set<std::string> ({"aesdec"}));
 }
 

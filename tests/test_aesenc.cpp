@@ -593,24 +593,20 @@ TEST (Gcm, iv_is_refused)
 
 TEST (Logging, aesenc_logs_to_its_own_category)
 {
-  CategoryRecorder rec;
-  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_LOG);
-  gst_debug_add_log_function (CategoryRecorder::log, &rec, nullptr);
+  CategoryRecorder rec ("aesenc");
   {
     // The shared settings code logs in the element's category too.
     GstElement *e = make ("aesenc", {});
-    rec.element = e;
+    rec.watch (e);
     gst_util_set_object_arg (G_OBJECT (e), "key", "zz");
     gst_object_unref (e);
   }
   {
     Harness h ("aesenc", {{"key", kKey128}});
-    rec.element = h.h->element;
+    rec.watch (h.h->element);
     ASSERT_EQ (h.push (Bytes (100, 1)), GST_FLOW_OK);
     h.eos ();
   }
-  gst_debug_remove_log_function (CategoryRecorder::log);
-  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_NONE);
   EXPECT_EQ (rec.seen, std::set<std::string> ({"aesenc"}));
 }
 
