@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -579,6 +582,67 @@ open_kind (GcmRecordOpener &o, const Bytes &rec, int64_t now_us)
   return o.open (rec.data (), rec.size (), out.data (), now_us).kind;
 }
 
+// The rows of the first markdown table after `heading` in docs/format.md:
+// field name -> (offset, size, value column).
+struct Row
+{
+  std::string offset, size, value;
+};
+
+std::map<std::string, Row>
+format_table (const std::string &heading)
+{
+  std::ifstream f (AESSTREAM_DOCS_DIR "/format.md");
+  EXPECT_TRUE (f.good ()) << "docs/format.md not found";
+  std::map<std::string, Row> rows;
+  std::string line;
+  bool in_section = false;
+  auto cell = [] (std::string s) {
+    s.erase (0, s.find_first_not_of (" "));
+    s.erase (s.find_last_not_of (" ") + 1);
+    return s;
+  };
+  while (std::getline (f, line)) {
+    if (line.rfind ("#", 0) == 0) {
+      if (in_section && !rows.empty ())
+        break;
+      in_section = line.find (heading) != std::string::npos;
+      continue;
+    }
+    if (!in_section || line.rfind ("|", 0) != 0)
+      continue;
+    std::vector<std::string> cells;
+    std::stringstream ss (line.substr (1));
+    std::string c;
+    while (std::getline (ss, c, '|'))
+      cells.push_back (cell (c));
+    if (cells.size () >= 4)
+      rows[cells[2]] = Row{cells[0], cells[1], cells[3]};
+  }
+  return rows;
+}
+
+std::string
+hex_bytes (const uint8_t *d, size_t n)
+{
+  std::string s = "`";
+  for (size_t i = 0; i < n; i++) {
+    char b[4];
+    std::snprintf (b, sizeof b, i ? " %02x" : "%02x", d[i]);
+    s += b;
+  }
+  return s + "`";
+}
+
+void
+expect_row (std::map<std::string, Row> &rows, const std::string &field,
+    size_t offset, size_t size)
+{
+  ASSERT_TRUE (rows.count (field)) << field;
+  EXPECT_EQ (rows[field].offset, std::to_string (offset)) << field;
+  EXPECT_EQ (rows[field].size, std::to_string (size)) << field;
+}
+
 } // namespace
 
 // Finding 2: every authentic salt used to add a session, kept forever and
@@ -649,4 +713,42 @@ TEST (Codecs, gcm_opener_other_stream_policies)
   EXPECT_EQ (open_kind (*newest, d.record (2), 0), Kind::kAccepted);
   EXPECT_EQ (open_kind (*newest, c.record (3), 0), Kind::kOtherStream);
   EXPECT_EQ (open_kind (*newest, d.record (4), 0), Kind::kAccepted);
+}
+
+TEST (Codecs, format_doc_tables_match_the_format_constants)
+{
+  auto h = format_table ("The aesstream stream header (version 1)");
+  expect_row (h, "magic", 0, format::kStreamMagic.size ());
+  EXPECT_EQ (h["magic"].value.rfind (hex_bytes (format::kStreamMagic.data (),
+                                         format::kStreamMagic.size ()),
+                 0),
+      0u)
+      << h["magic"].value;
+  expect_row (h, "version", format::kHeaderVersionOffset, 1);
+  EXPECT_EQ (h["version"].value, "`01`");
+  expect_row (h, "mode", format::kHeaderModeOffset, 1);
+  expect_row (h, "key length", format::kHeaderKeyLengthOffset, 1);
+  expect_row (h, "header length", format::kHeaderLengthOffset, 1);
+  EXPECT_NE (h["header length"].value.find (
+                 "(" + std::to_string (format::kHeaderSize) + ")"),
+      std::string::npos);
+  expect_row (h, "IV", format::kHeaderIvOffset, kBlockSize);
+  expect_row (
+      h, "key check", format::kHeaderKeyCheckOffset, format::kKeyCheckSize);
+  EXPECT_EQ (h["ciphertext"].offset, std::to_string (format::kHeaderSize));
+
+  auto g = format_table ("GCM records");
+  const uint8_t magic[] = {format::kRecordMagic0, format::kRecordMagic1};
+  expect_row (g, "magic", 0, 2);
+  EXPECT_EQ (g["magic"].value.rfind (hex_bytes (magic, 2), 0), 0u);
+  expect_row (g, "version", 2, 1);
+  expect_row (g, "flags", 3, 1);
+  expect_row (g, "length", format::kRecordLengthOffset, 4);
+  expect_row (g, "sequence number", format::kRecordSeqOffset, 6);
+  expect_row (g, "salt", format::kRecordSaltOffset, format::kRecordSaltSize);
+  EXPECT_EQ (
+      g["ciphertext"].offset, std::to_string (format::kRecordHeaderSize));
+  EXPECT_EQ (
+      g["tag"].offset, std::to_string (format::kRecordHeaderSize) + "+N");
+  EXPECT_EQ (g["tag"].size, std::to_string (format::kRecordTagSize));
 }
