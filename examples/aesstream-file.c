@@ -5,6 +5,9 @@
  *   aesstream-file encrypt KEYFILE IN OUT   # AES-CTR, random IV in a header
  *   aesstream-file decrypt KEYFILE IN OUT
  *
+ * Set AESSTREAM_ELEMENTS=aesstream to use the unambiguous names
+ * aesstreamenc/aesstreamdec instead of aesenc/aesdec.
+ *
  * Builds `filesrc ! aesenc ! filesink` (or aesdec), runs it to EOS and
  * reports errors from the bus: a bad key file or a wrong key ends with the
  * element's message and exit status 1. Built by Meson and run by
@@ -12,6 +15,18 @@
  */
 #include <gst/gst.h>
 #include <string.h>
+
+/* gst-plugins-bad also has elements named aesenc/aesdec (CBC only, no
+ * key-file: setting it there is ignored and it encrypts under an all-zero
+ * key). Never use an element without checking it is ours. */
+static gboolean
+is_aesstream_element (GstElement *el)
+{
+  GstElementFactory *f = gst_element_get_factory (el);
+  const gchar *plugin
+      = f ? gst_plugin_feature_get_plugin_name (GST_PLUGIN_FEATURE (f)) : NULL;
+  return g_strcmp0 (plugin, "aesstream") == 0;
+}
 
 static int
 run_pipeline (
@@ -25,6 +40,14 @@ run_pipeline (
 
   if (!pipeline || !src || !cipher || !sink) {
     g_printerr ("missing elements (is the aesstream plugin installed?)\n");
+    return 1;
+  }
+  if (!is_aesstream_element (cipher)) {
+    g_printerr ("%s is not the aesstream plugin's element here (another "
+                "plugin, e.g. gst-plugins-bad, provides it): stopping. Use "
+                "aesstreamenc/aesstreamdec, or see README \"Which aesenc do I "
+                "get?\"\n",
+        element);
     return 1;
   }
   g_object_set (src, "location", in, NULL);
@@ -73,7 +96,12 @@ main (int argc, char **argv)
   }
   gst_object_unref (plugin);
 
-  const char *element = strcmp (argv[1], "encrypt") == 0 ? "aesenc" : "aesdec";
+  gboolean encrypt = strcmp (argv[1], "encrypt") == 0;
+  gboolean unambiguous
+      = g_strcmp0 (g_getenv ("AESSTREAM_ELEMENTS"), "aesstream") == 0;
+  const char *element = unambiguous
+                            ? (encrypt ? "aesstreamenc" : "aesstreamdec")
+                            : (encrypt ? "aesenc" : "aesdec");
   int status = run_pipeline (element, argv[2], argv[3], argv[4]);
   if (status == 0)
     g_print ("%sed %s -> %s\n", argv[1], argv[3], argv[4]);

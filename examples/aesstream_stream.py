@@ -4,12 +4,16 @@
     aesstream_stream.py encrypt KEYFILE IN OUT
     aesstream_stream.py decrypt KEYFILE IN OUT
 
+AESSTREAM_ELEMENTS=aesstream selects the unambiguous element names
+aesstreamenc/aesstreamdec instead of aesenc/aesdec.
+
 The data goes through appsrc ! aesenc|aesdec ! appsink in 4 KiB pieces, as an
 application that produces or consumes bytes itself would feed it. Errors
 (bad key, wrong key, not an aesstream file) end with the element's message
 and exit status 1. Run by tests/test_examples.py, which checks the output
 with pycryptodome.
 """
+import os
 import sys
 
 import gi
@@ -22,7 +26,15 @@ def run(element, keyfile, data):
     pipeline = Gst.parse_launch(
         f"appsrc name=src format=bytes ! {element} name=cipher ! "
         "appsink name=sink sync=false emit-signals=true")
-    pipeline.get_by_name("cipher").set_property("key-file", keyfile)
+    cipher = pipeline.get_by_name("cipher")
+    # gst-plugins-bad also has an aesenc/aesdec (no key-file: it would
+    # encrypt under an all-zero key). Never use an element that is not ours.
+    plugin = cipher.get_factory().get_plugin_name()
+    if plugin != "aesstream":
+        raise RuntimeError(f"{element} here is from plugin '{plugin}', not aesstream: "
+                           "use aesstreamenc/aesstreamdec, or see README "
+                           "\"Which aesenc do I get?\"")
+    cipher.set_property("key-file", keyfile)
     out = bytearray()
 
     def on_sample(sink):
@@ -63,7 +75,11 @@ def main(argv):
     with open(argv[3], "rb") as f:
         data = f.read()
     try:
-        result = run("aesenc" if argv[1] == "encrypt" else "aesdec", argv[2], data)
+        # aesstreamenc/aesstreamdec are always this plugin's elements;
+        # aesenc/aesdec are too once load_by_name() above has run.
+        prefix = "aesstream" if os.environ.get("AESSTREAM_ELEMENTS") == "aesstream" else "aes"
+        element = prefix + ("enc" if argv[1] == "encrypt" else "dec")
+        result = run(element, argv[2], data)
     except RuntimeError as e:
         print(f"{argv[1]} failed: {e}", file=sys.stderr)
         return 1

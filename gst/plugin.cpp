@@ -46,12 +46,26 @@ plugin_init (GstPlugin *plugin)
 {
   gboolean ok = GST_ELEMENT_REGISTER (aesenc, plugin);
   ok = GST_ELEMENT_REGISTER (aesdec, plugin) && ok;
-  ok = gst_type_find_register (plugin, "aesstream", GST_RANK_PRIMARY,
-           aesstream_type_find, "aes", NULL, NULL, NULL)
+  /* The same elements under names nobody else uses: gst-plugins-bad's aes
+   * plugin also has aesenc/aesdec, and which one a process gets depends on
+   * the registry (README "Which aesenc do I get?"); aesstreamenc and
+   * aesstreamdec are always ours. */
+  ok = gst_element_register (
+           plugin, "aesstreamenc", GST_RANK_NONE, GST_TYPE_AES_STREAM_ENC)
+       && ok;
+  ok = gst_element_register (
+           plugin, "aesstreamdec", GST_RANK_NONE, GST_TYPE_AES_STREAM_DEC)
+       && ok;
+  /* Named after the caps it finds, not after the plugin: a feature called
+   * "aesstream" would make `gst-inspect-1.0 aesstream` show the typefinder
+   * instead of the plugin. */
+  ok = gst_type_find_register (plugin, GST_AES_STREAM_ENCRYPTED_CAPS_NAME,
+           GST_RANK_PRIMARY, aesstream_type_find, "aes", NULL, NULL, NULL)
        && ok;
   return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, aesstream,
-    "AES stream encryption and decryption (OpenSSL EVP)", plugin_init,
-    PACKAGE_VERSION, "LGPL", PACKAGE, PACKAGE_ORIGIN)
+    "AES stream encryption and decryption (OpenSSL EVP): aesenc/aesdec, "
+    "also registered as aesstreamenc/aesstreamdec",
+    plugin_init, PACKAGE_VERSION, "LGPL", GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

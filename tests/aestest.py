@@ -156,3 +156,32 @@ class TempDirTestCase(unittest.TestCase):
 
 def random_data(n, seed):
     return random.Random(seed).randbytes(n)
+
+
+def plugin_build_dir():
+    """The build tree's plugin directory (meson test puts it last on
+    GST_PLUGIN_SYSTEM_PATH_1_0, see tests/meson.build)."""
+    return os.environ["GST_PLUGIN_SYSTEM_PATH_1_0"].split(":")[-1]
+
+
+def bad_wins_env(tmpdir):
+    """An environment where gst-plugins-bad's aesenc/aesdec win although
+    ours is installed: ours found through GST_PLUGIN_PATH_1_0 (scanned
+    before the system directory, so the system's same-named elements are
+    registered later and replace ours), with a fresh registry."""
+    env = dict(os.environ)
+    for var in ("GST_PLUGIN_SYSTEM_PATH_1_0", "GST_PLUGIN_SYSTEM_PATH", "GST_PLUGIN_PATH"):
+        env.pop(var, None)
+    env["GST_PLUGIN_PATH_1_0"] = plugin_build_dir()
+    env["GST_REGISTRY_1_0"] = os.path.join(tmpdir, "bad-wins-registry.bin")
+    return env
+
+
+def element_filename(env, name):
+    """The plugin file gst-inspect-1.0 names for element `name` under `env`."""
+    out = subprocess.run(["gst-inspect-1.0", name], env=env, capture_output=True,
+                         text=True, timeout=120).stdout
+    for line in out.splitlines():
+        if line.strip().startswith("Filename"):
+            return line.split()[-1]
+    return None
