@@ -9,35 +9,50 @@
 #endif
 
 #include "gstaesstreamdec.h"
+#include "gstaesstreamdecryptor.h"
 #include "gstaesstreamenc.h"
 
 #include <string.h>
 
-/* Recognises this plugin's formats (docs/format.md), so that typefind and
- * decodebin say "AES-encrypted" instead of "unknown type". */
+#include <string>
+
+#include "probe.hpp"
+
+/* Recognises this plugin's formats (docs/format.md) with the core's probe
+ * (the same code that aesdec and aesstream-info use), so that typefind and
+ * decodebin say "AES-encrypted" instead of "unknown type", and decodebin
+ * can plug the decryptor. */
 static void
 aesstream_type_find (GstTypeFind *tf, gpointer user_data)
 {
-  const guint8 *h = gst_type_find_peek (tf, 0, 8);
-  if (h == NULL)
+  /* The longest header first; a stream may be shorter (an empty CTR
+   * recording is its 32-byte header alone). */
+  const size_t sizes[]
+      = {aesstream::kProbeSize, 32, aesstream::GcmRecord::kHeaderSize};
+  for (size_t n : sizes) {
+    const guint8 *h = gst_type_find_peek (tf, 0, n);
+    if (h == NULL)
+      continue;
+    aesstream::StreamInfo info;
+    std::string error;
+    if (aesstream::probe_stream (h, n, &info, &error)
+        != aesstream::ProbeResult::kMatch)
+      return;
+    guint probability = GST_TYPE_FIND_MAXIMUM;
+    if (info.format == aesstream::StreamFormat::kGcmRecords) {
+      /* Four bytes of magic are not much: a second record right after
+       * the first makes it certain. */
+      guint64 next
+          = aesstream::GcmRecord::kOverhead + GST_READ_UINT32_BE (h + 4);
+      const guint8 *h2 = gst_type_find_peek (tf, next, 4);
+      gboolean second
+          = h2 != NULL && h2[0] == 'A' && h2[1] == 'g' && h2[2] == 1;
+      probability = second ? GST_TYPE_FIND_MAXIMUM : GST_TYPE_FIND_POSSIBLE;
+    }
+    gst_type_find_suggest_simple (tf, probability,
+        GST_AES_STREAM_ENCRYPTED_CAPS_NAME, "mode", G_TYPE_STRING, info.mode,
+        NULL);
     return;
-  /* The CTR stream header: magic, version 1, mode, key length, size 32. */
-  if (memcmp (h, "AESs\x01", 5) == 0 && (h[6] == 16 || h[6] == 24 || h[6] == 32)
-      && h[7] == 32) {
-    gst_type_find_suggest_simple (tf, GST_TYPE_FIND_MAXIMUM,
-        "application/x-aes-encrypted", "mode", G_TYPE_STRING,
-        h[5] == 1 ? "ctr" : "unknown", NULL);
-    return;
-  }
-  /* GCM records: "Ag", version 1, flags; a second record right after the
-   * first makes it certain. */
-  if (h[0] == 'A' && h[1] == 'g' && h[2] == 1 && h[3] <= 1) {
-    guint64 next = 40 + GST_READ_UINT32_BE (h + 4);
-    const guint8 *h2 = gst_type_find_peek (tf, next, 4);
-    gboolean second = h2 != NULL && h2[0] == 'A' && h2[1] == 'g' && h2[2] == 1;
-    gst_type_find_suggest_simple (tf,
-        second ? GST_TYPE_FIND_MAXIMUM : GST_TYPE_FIND_POSSIBLE,
-        "application/x-aes-encrypted", "mode", G_TYPE_STRING, "gcm", NULL);
   }
 }
 
@@ -56,6 +71,8 @@ plugin_init (GstPlugin *plugin)
   ok = gst_element_register (
            plugin, "aesstreamdec", GST_RANK_NONE, GST_TYPE_AES_STREAM_DEC)
        && ok;
+  /* What decodebin/playbin plug for our formats (and only for them). */
+  ok = GST_ELEMENT_REGISTER (aesstreamdecryptor, plugin) && ok;
   /* Named after the caps it finds, not after the plugin: a feature called
    * "aesstream" would make `gst-inspect-1.0 aesstream` show the typefinder
    * instead of the plugin. */
