@@ -49,9 +49,17 @@ aesstream_type_find (GstTypeFind *tf, gpointer user_data)
           = h2 != NULL && h2[0] == 'A' && h2[1] == 'g' && h2[2] == 1;
       probability = second ? GST_TYPE_FIND_MAXIMUM : GST_TYPE_FIND_POSSIBLE;
     }
-    gst_type_find_suggest_simple (tf, probability,
-        GST_AES_STREAM_ENCRYPTED_CAPS_NAME, "mode", G_TYPE_STRING, info.mode,
-        NULL);
+    /* The key id (formats that carry one) lets a player's decryptor find
+     * the key before it has seen a byte itself. */
+    GstCaps *caps = gst_caps_new_simple (GST_AES_STREAM_ENCRYPTED_CAPS_NAME,
+        "mode", G_TYPE_STRING, info.mode, NULL);
+    if (info.has_key_id) {
+      std::string id
+          = aesstream::to_hex (info.key_id.data (), info.key_id.size ());
+      gst_caps_set_simple (caps, "key-id", G_TYPE_STRING, id.c_str (), NULL);
+    }
+    gst_type_find_suggest (tf, probability, caps);
+    gst_caps_unref (caps);
     return;
   }
 }

@@ -6,6 +6,7 @@ byte from docs/format.md."""
 import hashlib
 import hmac
 import os
+import subprocess
 import unittest
 
 import gi
@@ -67,17 +68,19 @@ def plugged(description, timeout_s=30):
 class TypeFinder(TempDirTestCase):
     def test_every_self_describing_format_is_recognised(self):
         body = random_data(8192, 1)
+        kid = key_id(KEY).hex()
+        with_id = f", key-id=(string){kid}"
         cases = {
-            "ctr v2": (ctr_v2_header(KEY, bytes(16)) + body, "ctr"),
-            "ctr v2 empty": (ctr_v2_header(KEY, bytes(16)), "ctr"),
+            "ctr v2": (ctr_v2_header(KEY, bytes(16)) + body, "ctr" + with_id),
+            "ctr v2 empty": (ctr_v2_header(KEY, bytes(16)), "ctr" + with_id),
             "ctr v1": (b"AESs\x01\x01\x20\x20" + bytes(24) + body, "ctr"),
             "ctr v1 empty": (b"AESs\x01\x01\x20\x20" + bytes(24), "ctr"),
-            "gcm-file": (gcm_file_preamble(KEY) + body, "gcm-file"),
+            "gcm-file": (gcm_file_preamble(KEY) + body, "gcm-file" + with_id),
         }
-        for name, (data, mode) in cases.items():
+        for name, (data, fields) in cases.items():
             with self.subTest(name):
                 caps, prob = typefind(self.write("f", data))
-                self.assertEqual(caps, f"application/x-aes-encrypted, mode=(string){mode}")
+                self.assertEqual(caps, f"application/x-aes-encrypted, mode=(string){fields}")
                 self.assertEqual(prob, Gst.TypeFindProbability.MAXIMUM)
 
     def test_damaged_headers_and_other_data_are_not_claimed(self):
@@ -120,6 +123,7 @@ class Autoplugging(TempDirTestCase):
         added, _ = plugged(f"filesrc location={enc} ! decodebin ! fakesink")
         self.assertIn("aesstreamdecryptor", added)
         self.assertNotIn("aesdec", added)
+
 
 
 if __name__ == "__main__":
