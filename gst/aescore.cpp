@@ -426,14 +426,34 @@ Cipher::restart (const uint8_t *iv)
 std::array<uint8_t, StreamHeader::kSize>
 StreamHeader::serialize () const
 {
+  StreamHeader v1 = *this;
+  v1.version = 1;
+  std::array<uint8_t, kMaxSize> all = v1.serialize_any ();
   std::array<uint8_t, kSize> out{};
+  std::memcpy (out.data (), all.data (), out.size ());
+  return out;
+}
+
+std::array<uint8_t, StreamHeader::kMaxSize>
+StreamHeader::serialize_any () const
+{
+  std::array<uint8_t, kMaxSize> out{};
   std::memcpy (out.data (), kMagic.data (), kMagic.size ());
-  out[4] = kVersion;
-  out[5] = static_cast<uint8_t> (mode);
-  out[6] = key_length;
-  out[7] = static_cast<uint8_t> (kSize);
-  std::memcpy (out.data () + 8, iv.data (), iv.size ());
-  std::memcpy (out.data () + 24, key_check.data (), key_check.size ());
+  out[format::kHeaderVersionOffset] = version;
+  out[format::kHeaderModeOffset] = static_cast<uint8_t> (mode);
+  out[format::kHeaderKeyLengthOffset] = key_length;
+  out[format::kHeaderLengthOffset] = static_cast<uint8_t> (size ());
+  if (version == 1) {
+    std::memcpy (out.data () + format::kHeaderIvOffset, iv.data (), iv.size ());
+    std::memcpy (out.data () + format::kHeaderKeyCheckOffset, key_check.data (),
+        key_check.size ());
+  } else {
+    // Reserved bytes stay zero.
+    std::memcpy (out.data () + format::kHeaderV2KeyIdOffset, key_id.data (),
+        key_id.size ());
+    std::memcpy (
+        out.data () + format::kHeaderV2IvOffset, iv.data (), iv.size ());
+  }
   return out;
 }
 
@@ -474,47 +494,97 @@ StreamHeader::compute_key_check (
   return out;
 }
 
+size_t
+StreamHeader::size_from_prefix (
+    const uint8_t *data, size_t n, std::string *error)
+{
+  if (n < format::kHeaderFixedSize
+      || std::memcmp (data, kMagic.data (), kMagic.size ()) != 0) {
+    *error
+        = "input does not start with an aesstream header: it was not written "
+          "by aesenc without an iv (for raw CTR from aesenc mode=ctr iv=..., "
+          "set mode=ctr and the same iv on aesdec; for gst-plugins-bad's "
+          "AES-CBC, set its iv, or serialize-iv=true), or it is not "
+          "encrypted at all";
+    return 0;
+  }
+  const uint8_t version = data[format::kHeaderVersionOffset];
+  const uint8_t length = data[format::kHeaderLengthOffset];
+  size_t expected;
+  if (version == format::kHeaderVersion)
+    expected = format::kHeaderSize;
+  else if (version == format::kHeaderVersion2
+           && data[format::kHeaderModeOffset] == format::kModeGcmFile)
+    expected = format::kGcmFilePreambleSize;
+  else if (version == format::kHeaderVersion2)
+    expected = format::kHeaderV2Size;
+  else {
+    *error = "aesstream header version " + std::to_string (version)
+             + " is not supported (this aesdec reads versions 1 and 2)";
+    return 0;
+  }
+  if (length != expected) {
+    *error = "aesstream header length " + std::to_string (length)
+             + " is invalid for version " + std::to_string (version)
+             + " (expected " + std::to_string (expected) + ")";
+    return 0;
+  }
+  return expected;
+}
+
 bool
 StreamHeader::parse (
     const uint8_t *data, size_t n, StreamHeader *out, std::string *error)
 {
-  if (n < 8 || std::memcmp (data, kMagic.data (), kMagic.size ()) != 0) {
-    *error
-        = "input does not start with an aesstream header: it was not written "
-          "by "
-          "aesenc without an iv (for raw CTR from aesenc mode=ctr iv=..., set "
-          "mode=ctr and the same iv on aesdec; for gst-plugins-bad's AES-CBC, "
-          "set its iv, or serialize-iv=true), or it is not encrypted at all";
+  size_t size = size_from_prefix (data, n, error);
+  if (size == 0)
+    return false;
+  const uint8_t version = data[format::kHeaderVersionOffset];
+  uint8_t mode = data[format::kHeaderModeOffset];
+  if (version == format::kHeaderVersion2 && mode == format::kModeGcmFile) {
+    *error = "this stream is mode=gcm-file (its preamble says so): decrypt "
+             "it with aesdec mode=gcm-file";
     return false;
   }
-  if (data[4] != kVersion) {
-    *error = "aesstream header version " + std::to_string (data[4])
-             + " is not supported (this aesdec reads version "
-             + std::to_string (kVersion) + ")";
-    return false;
-  }
-  uint8_t mode = data[5];
   if (mode != static_cast<uint8_t> (Mode::kCtr)
-      && mode != static_cast<uint8_t> (Mode::kEcb)
-      && mode != static_cast<uint8_t> (Mode::kCbc)) {
+      && (version != 1
+          || (mode != static_cast<uint8_t> (Mode::kEcb)
+              && mode != static_cast<uint8_t> (Mode::kCbc)))) {
     *error = "aesstream header names unknown mode " + std::to_string (mode);
     return false;
   }
-  if (data[6] != 16 && data[6] != 24 && data[6] != 32) {
+  const uint8_t key_length = data[format::kHeaderKeyLengthOffset];
+  if (!format::is_key_length (key_length)) {
     *error = "aesstream header names an invalid key length of "
-             + std::to_string (data[6]) + " bytes";
+             + std::to_string (key_length) + " bytes";
     return false;
   }
-  if (data[7] != kSize || n < kSize) {
-    *error = "aesstream header length " + std::to_string (data[7])
-             + " is invalid for version 1 (expected " + std::to_string (kSize)
-             + ")";
+  if (n < size) {
+    *error = "aesstream header is incomplete: " + std::to_string (n) + " of "
+             + std::to_string (size) + " bytes";
     return false;
   }
-  out->mode = static_cast<Mode> (mode);
-  out->key_length = data[6];
-  std::memcpy (out->iv.data (), data + 8, kBlockSize);
-  std::memcpy (out->key_check.data (), data + 24, kKeyCheckSize);
+  StreamHeader h;
+  h.version = version;
+  h.mode = static_cast<Mode> (mode);
+  h.key_length = key_length;
+  if (version == 1) {
+    std::memcpy (h.iv.data (), data + format::kHeaderIvOffset, kBlockSize);
+    std::memcpy (h.key_check.data (), data + format::kHeaderKeyCheckOffset,
+        kKeyCheckSize);
+  } else {
+    for (size_t i = 0; i < format::kHeaderV2ReservedSize; i++) {
+      if (data[format::kHeaderV2ReservedOffset + i] != 0) {
+        *error = "aesstream header has non-zero reserved bytes (offsets 8 to "
+                 "15): it is damaged, or written by a newer version";
+        return false;
+      }
+    }
+    std::memcpy (
+        h.key_id.data (), data + format::kHeaderV2KeyIdOffset, kKeyIdSize);
+    std::memcpy (h.iv.data (), data + format::kHeaderV2IvOffset, kBlockSize);
+  }
+  *out = h;
   return true;
 }
 

@@ -165,29 +165,51 @@ private:
 // The aesstream stream header (docs/format.md), written in front of the
 // ciphertext when no IV was configured, so that the receiver learns the
 // random IV and can check that it was given a stream it understands.
+// Version 2 (written by aesenc) carries the key id; version 1 (still read)
+// carries a key check instead.
 struct StreamHeader
 {
-  static constexpr size_t kSize = format::kHeaderSize;
+  static constexpr size_t kSize = format::kHeaderSize; // version 1
+  static constexpr size_t kMaxSize = format::kHeaderMaxSize;
   static constexpr size_t kKeyCheckSize = format::kKeyCheckSize;
   static constexpr uint8_t kVersion = format::kHeaderVersion;
   static constexpr std::array<uint8_t, 4> kMagic = format::kStreamMagic;
 
+  uint8_t version = format::kHeaderVersion2;
   Mode mode = Mode::kCtr;
   uint8_t key_length = 16;
   std::array<uint8_t, kBlockSize> iv{};
-  // Lets aesdec tell a wrong key from a right one before it outputs a byte:
-  // HMAC-SHA256(key, "aesstream key check" || iv), first 8 bytes. A PRF
-  // output reveals nothing about the key, and with the random iv in it the
-  // value differs from stream to stream, so it does not link streams that
-  // share a key.
+  // Version 1: lets aesdec tell a wrong key from a right one before it
+  // outputs a byte: HMAC-SHA256(key, "aesstream key check" || iv), first 8
+  // bytes. A PRF output reveals nothing about the key, and with the random
+  // iv in it the value differs from stream to stream.
   std::array<uint8_t, kKeyCheckSize> key_check{};
+  // Version 2: key_id(key). Also rejects a wrong key before any output, and
+  // lets a reader find the key by it; the same for every stream under one
+  // key (docs/keys.md says what that reveals).
+  std::array<uint8_t, kKeyIdSize> key_id{};
+
+  // The header's size in bytes: 32 (version 1) or 48 (version 2).
+  size_t size () const
+  {
+    return version == 1 ? format::kHeaderSize : format::kHeaderV2Size;
+  }
 
   static std::array<uint8_t, kKeyCheckSize> compute_key_check (
       const SecureBytes &key, const std::array<uint8_t, kBlockSize> &iv);
 
+  // Version 1 only (the pre-codec elements write it).
   std::array<uint8_t, kSize> serialize () const;
-  // Parses and checks a header; `error` says what is wrong in words a user
-  // can act on.
+  // Any version: the first size() bytes of the result.
+  std::array<uint8_t, kMaxSize> serialize_any () const;
+
+  // From the first kHeaderFixedSize bytes of a stream that starts with the
+  // magic: how long its header is, or 0 with `error` set (an unknown
+  // version, a header length that does not fit its version).
+  static size_t size_from_prefix (
+      const uint8_t *data, size_t n, std::string *error);
+  // Parses and checks a header of either version; `error` says what is
+  // wrong in words a user can act on.
   static bool parse (
       const uint8_t *data, size_t n, StreamHeader *out, std::string *error);
 };

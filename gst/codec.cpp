@@ -59,8 +59,12 @@ public:
     size_ = size;
     have_ = 0;
   }
+  // Asks for more bytes without dropping those already read (a header
+  // whose first bytes say how long it is).
+  void extend (size_t size) { size_ = std::min (size, buf_.size ()); }
   void done () { size_ = have_ = 0; }
   bool pending () const { return have_ < size_; }
+  size_t size () const { return size_; }
   size_t have () const { return have_; }
   const uint8_t *data () const { return buf_.data (); }
   // Takes what it still needs from in[0, n); returns how many bytes.
@@ -74,7 +78,7 @@ public:
   }
 
 private:
-  std::array<uint8_t, format::kHeaderSize> buf_{};
+  std::array<uint8_t, format::kHeaderMaxSize> buf_{};
   size_t size_ = 0, have_ = 0;
 };
 
@@ -121,8 +125,11 @@ restart_failed ()
 // plaintext byte x is keystream block iv + floor(x / 16), byte x mod 16.
 class CtrCodec : public StreamCodec {
 public:
+  // With a header, the prefix is the version-2 header that aesenc writes;
+  // a decoder corrects it once it has read the stream's header (version 1
+  // is shorter).
   CtrCodec (bool encrypt, bool header)
-      : StreamCodec (Mode::kCtr, encrypt, header ? format::kHeaderSize : 0),
+      : StreamCodec (Mode::kCtr, encrypt, header ? format::kHeaderV2Size : 0),
         header_ (header)
   {}
 
@@ -134,6 +141,7 @@ public:
       // The key stays for the header's key check (decoder) and the next
       // header after a restart (encoder); wiped with the codec.
       codec->key_ = c.key->clone ();
+      codec->key_id_ = key_id (codec->key_);
       if (!c.encrypt && c.header) {
         *p = codec->accept_header (*c.header);
         if (!p->ok ())
@@ -161,10 +169,15 @@ public:
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
     *r = Output ();
-    if (reader_.pending ()) {
-      r->offset = reader_.take (in, n);
+    while (reader_.pending ()) {
+      // The first bytes say how long the header is; read_header() then
+      // extends the reader, and what follows in this input may complete it.
+      size_t before = reader_.have ();
+      r->offset += reader_.take (in + r->offset, n - r->offset);
       Problem p = read_header ();
-      if (!p.ok () || reader_.pending ())
+      if (!p.ok ())
+        return p;
+      if (reader_.pending () && (r->offset == n || reader_.have () == before))
         return p;
     }
     return update (
@@ -176,7 +189,8 @@ public:
     *written = 0;
     if (reader_.pending ())
       return problem (Kind::kTruncated,
-          "The stream ended before its " + std::to_string (format::kHeaderSize)
+          "The stream ended before its "
+              + std::to_string (std::max (reader_.size (), format::kHeaderSize))
               + "-byte aesstream header was complete (got "
               + std::to_string (reader_.have ())
               + " bytes): it is truncated, or it was encrypted with a fixed "
@@ -189,7 +203,7 @@ public:
     if (!prefix_due_)
       return ByteView ();
     prefix_due_ = false;
-    return ByteView{header_bytes_.data (), header_bytes_.size ()};
+    return ByteView{header_bytes_.data (), format::kHeaderV2Size};
   }
 
   Problem restart () override
@@ -199,18 +213,20 @@ public:
         return problem (Kind::kLibrary,
             "OpenSSL's random generator failed; refusing to encrypt with a "
             "predictable IV.");
+      // Version 2: the key id lets readers find the key (docs/keys.md).
       StreamHeader h;
+      h.version = format::kHeaderVersion2;
       h.mode = Mode::kCtr;
       h.key_length = static_cast<uint8_t> (key_.size ());
       h.iv = iv_;
-      h.key_check = StreamHeader::compute_key_check (key_, iv_);
-      header_bytes_ = h.serialize ();
+      h.key_id = key_id_;
+      header_bytes_ = h.serialize_any ();
       prefix_due_ = true;
       iv_known_ = true;
     } else if (header_) {
       // The next header may differ (a new stream after a flush); until it
       // is read, an IV learnt earlier still serves a seek.
-      reader_.expect (format::kHeaderSize);
+      reader_.expect (format::kHeaderFixedSize);
     }
     return cipher_->restart (iv_.data ()) ? Problem::none ()
                                           : restart_failed ();
@@ -255,8 +271,17 @@ private:
                  == 0;
     if (magic_ok && reader_.pending ())
       return Problem::none ();
-    StreamHeader h;
     std::string error;
+    if (magic_ok && reader_.size () == format::kHeaderFixedSize) {
+      size_t size = StreamHeader::size_from_prefix (
+          reader_.data (), reader_.have (), &error);
+      if (size == 0)
+        return problem (Kind::kFormat, error);
+      reader_.extend (size);
+      if (reader_.pending ())
+        return Problem::none ();
+    }
+    StreamHeader h;
     if (!StreamHeader::parse (reader_.data (), reader_.have (), &h, &error))
       return problem (Kind::kFormat, error);
     Problem p = accept_header (h);
@@ -273,17 +298,34 @@ private:
       return problem (Kind::kFormat,
           std::string ("The stream was encrypted with mode=")
               + mode_name (h.mode) + " but aesdec has mode=ctr.");
+    const std::string sizes = "AES-" + std::to_string (h.key_length * 8)
+                              + " stream, AES-"
+                              + std::to_string (key_.size () * 8) + " key";
+    if (h.version != 1
+        && CRYPTO_memcmp (h.key_id.data (), key_id_.data (), kKeyIdSize) != 0) {
+      // Key ids are not secret (aesstream-info prints them): naming both
+      // tells the user which key to look for.
+      return problem (Kind::kWrongKey,
+          "Wrong key: the stream needs the key with key id "
+              + to_hex (h.key_id.data (), kKeyIdSize)
+              + ", the key given to aesdec has key id "
+              + to_hex (key_id_.data (), kKeyIdSize) + " (" + sizes + ").");
+    }
     if (h.key_length != key_.size ())
       return problem (Kind::kWrongKey,
           "The stream was encrypted with AES-"
               + std::to_string (h.key_length * 8)
               + " but the key given to aesdec is AES-"
               + std::to_string (key_.size () * 8) + ": wrong key.");
-    auto check = StreamHeader::compute_key_check (key_, h.iv);
-    if (CRYPTO_memcmp (h.key_check.data (), check.data (), check.size ()) != 0)
-      return problem (Kind::kWrongKey,
-          "Wrong key: the stream header's key check does not match the key "
-          "given to aesdec.");
+    if (h.version == 1) {
+      auto check = StreamHeader::compute_key_check (key_, h.iv);
+      if (CRYPTO_memcmp (h.key_check.data (), check.data (), check.size ())
+          != 0)
+        return problem (Kind::kWrongKey,
+            "Wrong key: the stream header's key check does not match the key "
+            "given to aesdec.");
+    }
+    set_prefix_size (h.size ());
     iv_ = h.iv;
     iv_known_ = true;
     return Problem::none ();
@@ -294,8 +336,9 @@ private:
   std::unique_ptr<Cipher> cipher_;
   std::array<uint8_t, kBlockSize> iv_{};
   bool iv_known_ = false;
+  std::array<uint8_t, kKeyIdSize> key_id_{};
   // Encoder: the header of the current stream, and whether it is still due.
-  std::array<uint8_t, format::kHeaderSize> header_bytes_{};
+  std::array<uint8_t, format::kHeaderMaxSize> header_bytes_{};
   bool prefix_due_ = false;
   // Decoder: the header being read.
   PrefixReader reader_;

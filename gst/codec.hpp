@@ -166,6 +166,8 @@ protected:
   StreamCodec (Mode mode, bool encrypt, size_t prefix_size)
       : mode_ (mode), encrypt_ (encrypt), prefix_size_ (prefix_size)
   {}
+  // A decoder learns the size of a header of several versions by reading it.
+  void set_prefix_size (size_t n) { prefix_size_ = n; }
 
 private:
   Mode mode_;

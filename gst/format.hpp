@@ -57,6 +57,33 @@ constexpr size_t kHeaderKeyCheckOffset = 24;
 constexpr size_t kKeyCheckSize = 8;
 constexpr char kKeyCheckLabel[] = "aesstream key check";
 
+// Version 2 of the header (what aesenc writes): the key id instead of the
+// key check, so that a reader can look the key up (docs/keys.md). The first
+// 8 bytes are laid out as in version 1, and as in the gcm-file preamble,
+// which is version 2 with mode byte kModeGcmFile: the version and header
+// length bytes tell a reader how long the header is.
+//   0  4  magic "AESs"
+//   4  1  version (2)
+//   5  1  mode byte (1 = CTR)
+//   6  1  key length in bytes
+//   7  1  header length (48)
+//   8  8  reserved, zero
+//  16 16  key id
+//  32 16  IV (initial counter block)
+constexpr uint8_t kHeaderVersion2 = 2;
+constexpr size_t kHeaderV2Size = 48;
+constexpr size_t kHeaderV2ReservedOffset = 8;
+constexpr size_t kHeaderV2ReservedSize = 8;
+constexpr size_t kHeaderV2KeyIdOffset = 16;
+constexpr size_t kHeaderV2IvOffset = 32;
+// Bytes that tell a header's version and length; the longest header.
+constexpr size_t kHeaderFixedSize = 8;
+constexpr size_t kHeaderMaxSize = kHeaderV2Size;
+// The gcm-file preamble's mode byte (issue 9; a version-2 header of 32
+// bytes: segment size, reserved, key id).
+constexpr uint8_t kModeGcmFile = 5;
+constexpr size_t kGcmFilePreambleSize = 32;
+
 // CBC with serialize-iv: the bare IV in front of the ciphertext.
 constexpr size_t kSerializedIvSize = kBlockSize;
 

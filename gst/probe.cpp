@@ -6,31 +6,6 @@ namespace aesstream {
 
 namespace {
 
-constexpr uint8_t kMagic[4] = {'A', 'E', 'S', 's'};
-// Mode bytes of the "AESs" header (docs/format.md).
-constexpr uint8_t kModeCtr = 1;
-constexpr uint8_t kModeGcmFile = 5;
-// Header sizes: CTR version 1 (IV, key check), CTR version 2 (reserved,
-// key id, IV), gcm-file (segment size, reserved, key id).
-constexpr size_t kCtrV1Size = 32;
-constexpr size_t kCtrV2Size = 48;
-constexpr size_t kGcmFileSize = 32;
-
-bool
-valid_key_length (uint8_t n)
-{
-  return n == 16 || n == 24 || n == 32;
-}
-
-bool
-all_zero (const uint8_t *p, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != 0)
-      return false;
-  return true;
-}
-
 uint32_t
 read_be32 (const uint8_t *p)
 {
@@ -38,79 +13,84 @@ read_be32 (const uint8_t *p)
          | p[3];
 }
 
+// The gcm-file preamble (issue 9's table): after the 8 common bytes, the
+// segment size S (big-endian), 4 reserved zero bytes, the key id.
 ProbeResult
-probe_aess (const uint8_t *d, size_t n, StreamInfo *info, std::string *error)
+probe_gcm_file (
+    const uint8_t *d, size_t n, StreamInfo *info, std::string *error)
 {
-  if (n < 8)
-    return ProbeResult::kNeedMore;
-  const uint8_t version = d[4], mode = d[5], key_length = d[6], size = d[7];
-  const std::string what
-      = "aesstream header (\"AESs\", version " + std::to_string (version) + ")";
-  size_t expected;
-  if (version == 1 && mode == kModeCtr)
-    expected = kCtrV1Size;
-  else if (version == 2 && mode == kModeCtr)
-    expected = kCtrV2Size;
-  else if (version == 2 && mode == kModeGcmFile)
-    expected = kGcmFileSize;
-  else if (version != 1 && version != 2) {
-    *error = what
-             + " is of a version this reader does not know (it reads 1 "
-               "and 2): written by a newer aesstream?";
-    return ProbeResult::kInvalid;
-  } else {
-    *error = what + " names mode " + std::to_string (mode)
-             + ", which this reader does not know";
-    return ProbeResult::kInvalid;
-  }
-  if (!valid_key_length (key_length)) {
-    *error = what + " names an invalid key length of "
+  const uint8_t key_length = d[format::kHeaderKeyLengthOffset];
+  if (!format::is_key_length (key_length)) {
+    *error = "gcm-file preamble names an invalid key length of "
              + std::to_string (key_length) + " bytes";
     return ProbeResult::kInvalid;
   }
-  if (size != expected) {
-    *error = what + " has header length " + std::to_string (size) + " where "
-             + std::to_string (expected) + " is expected";
+  if (n < format::kGcmFilePreambleSize)
+    return ProbeResult::kNeedMore;
+  StreamInfo out;
+  out.format = StreamFormat::kGcmFile;
+  out.version = format::kHeaderVersion2;
+  out.mode = "gcm-file";
+  out.key_length = key_length;
+  out.header_size = format::kGcmFilePreambleSize;
+  out.segment_size = read_be32 (d + 8);
+  if (d[12] != 0 || d[13] != 0 || d[14] != 0 || d[15] != 0) {
+    *error = "gcm-file preamble has non-zero reserved bytes (offsets 12 to "
+             "15)";
     return ProbeResult::kInvalid;
   }
-  if (n < expected)
-    return ProbeResult::kNeedMore;
-
-  StreamInfo out;
-  out.version = version;
-  out.key_length = key_length;
-  out.header_size = expected;
-  if (mode == kModeCtr) {
-    out.format = StreamFormat::kCtrHeader;
-    out.mode = "ctr";
-    if (version == 2) {
-      if (!all_zero (d + 8, 8)) {
-        *error = what + " has non-zero reserved bytes (offsets 8 to 15)";
-        return ProbeResult::kInvalid;
-      }
-      out.has_key_id = true;
-      std::memcpy (out.key_id.data (), d + 16, kKeyIdSize);
-    }
-  } else {
-    out.format = StreamFormat::kGcmFile;
-    out.mode = "gcm-file";
-    out.segment_size = read_be32 (d + 8);
-    if (!all_zero (d + 12, 4)) {
-      *error = what + " has non-zero reserved bytes (offsets 12 to 15)";
-      return ProbeResult::kInvalid;
-    }
-    // Tink's header is 1 + D + 7 bytes (D = 32 for AES-256 keys, else 16)
-    // and the first segment must hold it and a tag.
-    const uint32_t derived = key_length == 32 ? 32 : 16;
-    if (out.segment_size <= 8 + derived + 16) {
-      *error = what + " names a segment size of "
-               + std::to_string (out.segment_size)
-               + " bytes, too small to hold a segment";
-      return ProbeResult::kInvalid;
-    }
-    out.has_key_id = true;
-    std::memcpy (out.key_id.data (), d + 16, kKeyIdSize);
+  // Tink's header is 1 + D + 7 bytes (D = 32 for AES-256 keys, else 16)
+  // and the first segment must hold it and a tag.
+  const uint32_t derived = key_length == 32 ? 32 : 16;
+  if (out.segment_size <= 8 + derived + 16) {
+    *error = "gcm-file preamble names a segment size of "
+             + std::to_string (out.segment_size)
+             + " bytes, too small to hold a segment";
+    return ProbeResult::kInvalid;
   }
+  out.has_key_id = true;
+  std::memcpy (out.key_id.data (), d + 16, kKeyIdSize);
+  *info = out;
+  return ProbeResult::kMatch;
+}
+
+ProbeResult
+probe_aess (const uint8_t *d, size_t n, StreamInfo *info, std::string *error)
+{
+  if (n < format::kHeaderFixedSize)
+    return ProbeResult::kNeedMore;
+  // The version and length bytes say how long the header is; the CTR
+  // header itself is parsed by the same code aesdec uses.
+  size_t size = StreamHeader::size_from_prefix (d, n, error);
+  if (size == 0)
+    return ProbeResult::kInvalid;
+  if (d[format::kHeaderVersionOffset] == format::kHeaderVersion2
+      && d[format::kHeaderModeOffset] == format::kModeGcmFile)
+    return probe_gcm_file (d, n, info, error);
+  if (d[format::kHeaderModeOffset] != static_cast<uint8_t> (Mode::kCtr)) {
+    *error = "aesstream header names mode "
+             + std::to_string (d[format::kHeaderModeOffset])
+             + ", which this reader does not know";
+    return ProbeResult::kInvalid;
+  }
+  if (!format::is_key_length (d[format::kHeaderKeyLengthOffset])) {
+    *error = "aesstream header names an invalid key length of "
+             + std::to_string (d[format::kHeaderKeyLengthOffset]) + " bytes";
+    return ProbeResult::kInvalid;
+  }
+  if (n < size)
+    return ProbeResult::kNeedMore;
+  StreamHeader h;
+  if (!StreamHeader::parse (d, n, &h, error))
+    return ProbeResult::kInvalid;
+  StreamInfo out;
+  out.format = StreamFormat::kCtrHeader;
+  out.version = h.version;
+  out.mode = "ctr";
+  out.key_length = h.key_length;
+  out.header_size = h.size ();
+  out.has_key_id = h.version != 1;
+  out.key_id = h.key_id;
   *info = out;
   return ProbeResult::kMatch;
 }
@@ -140,7 +120,7 @@ probe_stream (
     const uint8_t *data, size_t n, StreamInfo *info, std::string *error)
 {
   const size_t magic = n < 4 ? n : 4;
-  if (std::memcmp (data, kMagic, magic) == 0)
+  if (std::memcmp (data, format::kStreamMagic.data (), magic) == 0)
     return n < 4 ? ProbeResult::kNeedMore : probe_aess (data, n, info, error);
   // "Ag" followed by version 01: anything else after "Ag" is not ours (a
   // stream may well start with "Ag" by chance).

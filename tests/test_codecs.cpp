@@ -293,9 +293,9 @@ TEST (Codecs, header_stream_decoder_positions_after_the_header)
   Codec enc = make (config (Mode::kCtr, true, key, nullptr));
   Bytes plain = random_bytes (1000, 11);
   Bytes stream = feed (*enc.stream, plain, 2, 50);
-  ASSERT_EQ (stream.size (), format::kHeaderSize + plain.size ());
-  EXPECT_EQ (enc.stream->prefix_size (), format::kHeaderSize);
-  EXPECT_EQ (enc.stream->stream_offset (10), format::kHeaderSize + 10);
+  ASSERT_EQ (stream.size (), format::kHeaderV2Size + plain.size ());
+  EXPECT_EQ (enc.stream->prefix_size (), format::kHeaderV2Size);
+  EXPECT_EQ (enc.stream->stream_offset (10), format::kHeaderV2Size + 10);
   EXPECT_EQ (enc.stream->plain_size (stream.size ()), plain.size ());
 
   // The body is raw CTR under the header's IV.
@@ -303,7 +303,7 @@ TEST (Codecs, header_stream_decoder_positions_after_the_header)
   std::string error;
   ASSERT_TRUE (
       StreamHeader::parse (stream.data (), stream.size (), &h, &error));
-  Bytes body = tail (stream, format::kHeaderSize);
+  Bytes body = tail (stream, format::kHeaderV2Size);
   EXPECT_EQ (one_shot ("CTR", true, key, &h.iv, plain), body);
 
   // Linear: the decoder reads the header itself.
@@ -322,10 +322,10 @@ TEST (Codecs, header_stream_decoder_positions_after_the_header)
     Codec d = make (c);
     EXPECT_EQ (
         feed_from (*d.stream, stream, x, unsigned (x), &at), tail (plain, x));
-    EXPECT_EQ (at.input, format::kHeaderSize + x);
+    EXPECT_EQ (at.input, format::kHeaderV2Size + x);
     // Or after it read the header linearly and was flushed.
     Codec d2 = make (config (Mode::kCtr, false, key, nullptr));
-    feed (*d2.stream, Bytes (stream.begin (), stream.begin () + 40), 1, 9);
+    feed (*d2.stream, Bytes (stream.begin (), stream.begin () + 56), 1, 9);
     ASSERT_TRUE (d2.stream->restart ().ok ());
     EXPECT_EQ (feed_from (*d2.stream, stream, x, 4), tail (plain, x));
   }
@@ -337,10 +337,10 @@ TEST (Codecs, header_stream_decoder_positions_after_the_header)
   ASSERT_TRUE (StreamHeader::parse (first.data (), first.size (), &h2, &error));
   ASSERT_TRUE (enc2.stream->seek (100, &at).ok ());
   EXPECT_EQ (at.input, 100u);
-  EXPECT_EQ (at.output, format::kHeaderSize + 100);
+  EXPECT_EQ (at.output, format::kHeaderV2Size + 100);
   Bytes patch = feed (
       *enc2.stream, Bytes (plain.begin () + 100, plain.begin () + 200), 1, 30);
-  EXPECT_EQ (patch, Bytes (first.begin () + 132, first.begin () + 232));
+  EXPECT_EQ (patch, Bytes (first.begin () + 148, first.begin () + 248));
 }
 
 TEST (Codecs, header_problems_are_reported_as_values)
@@ -382,10 +382,10 @@ TEST (Codecs, prefixes_are_due_once_in_front_of_the_output)
   // A header is due even in front of an empty output (an empty stream is
   // still a stream)...
   Codec ctr = make (config (Mode::kCtr, true, key, nullptr));
-  EXPECT_EQ (ctr.stream->take_prefix (0).size, format::kHeaderSize);
+  EXPECT_EQ (ctr.stream->take_prefix (0).size, format::kHeaderV2Size);
   EXPECT_TRUE (ctr.stream->take_prefix (10).empty ());
   ASSERT_TRUE (ctr.stream->restart ().ok ());
-  EXPECT_EQ (ctr.stream->take_prefix (0).size, format::kHeaderSize);
+  EXPECT_EQ (ctr.stream->take_prefix (0).size, format::kHeaderV2Size);
   // ...a serialized IV waits for ciphertext.
   CodecConfig c = config (Mode::kCbc, true, key, kCbcIv);
   c.serialize_iv = true;
@@ -489,7 +489,10 @@ TEST (Codecs, size_mapping_per_mode)
   EXPECT_EQ (raw.stream->plain_size (1000), 1000u);
   EXPECT_EQ (raw.stream->stream_offset (7), 7u);
   Codec hdr = make (config (Mode::kCtr, false, key, nullptr));
-  EXPECT_EQ (hdr.stream->plain_size (1032), 1000u);
+  // Before it has read a header, a decoder assumes the version aesenc
+  // writes (2, 48 bytes); a version-1 header corrects it (see
+  // ctr_header_version_1_streams_stay_readable).
+  EXPECT_EQ (hdr.stream->plain_size (1048), 1000u);
   EXPECT_EQ (hdr.stream->plain_size (10), 0u);
   Codec ecb = make (config (Mode::kEcb, false, key, nullptr));
   EXPECT_EQ (ecb.stream->plain_size (1024), 1024u);
@@ -751,4 +754,77 @@ TEST (Codecs, format_doc_tables_match_the_format_constants)
   EXPECT_EQ (
       g["tag"].offset, std::to_string (format::kRecordHeaderSize) + "+N");
   EXPECT_EQ (g["tag"].size, std::to_string (format::kRecordTagSize));
+}
+
+// The version-2 header byte by byte (docs/format.md): the key id expected
+// here is from Python's hmac (tests/test_core.cpp), not from our code.
+TEST (Codecs, ctr_header_version_2_carries_the_key_id)
+{
+  SecureBytes key = key_of (kKey256);
+  Codec enc = make (config (Mode::kCtr, true, key, nullptr));
+  Bytes stream = feed (*enc.stream, random_bytes (100, 3), 1, 100);
+  ASSERT_EQ (stream.size (), 148u);
+  EXPECT_EQ (Bytes (stream.begin (), stream.begin () + 8), hex ("414553730201"
+                                                                "2030"));
+  EXPECT_EQ (Bytes (stream.begin () + 8, stream.begin () + 16), Bytes (8, 0));
+  EXPECT_EQ (Bytes (stream.begin () + 16, stream.begin () + 32),
+      hex ("4959857e62fa8384c45249d86e3a7848"));
+  // The body is raw CTR under the IV at offset 32.
+  std::array<uint8_t, kBlockSize> iv{};
+  std::copy (stream.begin () + 32, stream.begin () + 48, iv.begin ());
+  Codec dec = make (config (Mode::kCtr, false, key, nullptr));
+  EXPECT_EQ (dec.stream->plain_size (148), 100u);
+  Bytes plain = feed (*dec.stream, stream, 1, 7);
+  EXPECT_EQ (one_shot ("CTR", true, key, &iv, plain), tail (stream, 48));
+}
+
+TEST (Codecs, ctr_header_version_1_streams_stay_readable)
+{
+  SecureBytes key = key_of (kKey128);
+  Bytes plain = random_bytes (1000, 4);
+  StreamHeader h;
+  h.version = 1;
+  h.key_length = 16;
+  h.iv = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  h.key_check = StreamHeader::compute_key_check (key, h.iv);
+  auto bytes = h.serialize ();
+  ASSERT_EQ (bytes[4], 1);
+  ASSERT_EQ (bytes[7], 32);
+  Bytes stream (bytes.begin (), bytes.end ());
+  Bytes body = one_shot ("CTR", true, key, &h.iv, plain);
+  stream.insert (stream.end (), body.begin (), body.end ());
+  for (unsigned seed : {1u, 2u, 3u}) {
+    Codec dec = make (config (Mode::kCtr, false, key, nullptr));
+    EXPECT_EQ (feed (*dec.stream, stream, seed, 11), plain);
+    EXPECT_EQ (dec.stream->prefix_size (), 32u);
+    EXPECT_EQ (dec.stream->plain_size (1032), 1000u);
+  }
+  // The wrong key is refused by the key check, as before.
+  Codec wrong = make (config (
+      Mode::kCtr, false, key_of ("000102030405060708090a0b0c0d0e0f"), nullptr));
+  Bytes out (stream.size () + 64);
+  StreamCodec::Output r;
+  EXPECT_EQ (
+      wrong.stream->process (stream.data (), stream.size (), out.data (), &r)
+          .kind,
+      Problem::Kind::kWrongKey);
+}
+
+TEST (Codecs, a_wrong_key_for_a_version_2_header_names_both_key_ids)
+{
+  Codec enc = make (config (Mode::kCtr, true, key_of (kKey256), nullptr));
+  Bytes stream = feed (*enc.stream, random_bytes (64, 5), 1, 64);
+  Codec dec = make (config (Mode::kCtr, false, key_of (kKey128), nullptr));
+  Bytes out (stream.size () + 64);
+  StreamCodec::Output r;
+  Problem p
+      = dec.stream->process (stream.data (), stream.size (), out.data (), &r);
+  EXPECT_EQ (p.kind, Problem::Kind::kWrongKey);
+  EXPECT_NE (p.message.find ("key id 4959857e62fa8384c45249d86e3a7848"),
+      std::string::npos)
+      << p.message;
+  EXPECT_NE (
+      p.message.find ("24efab2a070e1c7693eb4ce6087932e0"), std::string::npos)
+      << p.message;
+  EXPECT_EQ (r.size, 0u);
 }
