@@ -134,6 +134,26 @@ probe_stream (
   return ProbeResult::kNoMatch;
 }
 
+std::string
+refuse_self_describing (const uint8_t *data, size_t n,
+    const std::string &configured, bool *need_more)
+{
+  StreamInfo info;
+  std::string error;
+  ProbeResult r = probe_stream (data, n, &info, &error);
+  *need_more = r == ProbeResult::kNeedMore;
+  if (r != ProbeResult::kMatch)
+    return "";
+  std::string use
+      = info.format == StreamFormat::kCtrHeader
+            ? "mode=ctr without iv (or no mode at all)"
+            : std::string ("mode=") + info.mode + " (or no mode at all)";
+  return "The input starts with an aesstream "
+         + std::string (stream_format_name (info.format)) + " (version "
+         + std::to_string (info.version) + "), but aesdec is set to "
+         + configured + ", which would decrypt it to garbage. Use " + use + ".";
+}
+
 const char *
 stream_format_name (StreamFormat format)
 {

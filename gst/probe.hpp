@@ -53,4 +53,12 @@ ProbeResult probe_stream (
 // "CTR header", "gcm-file preamble", "GCM records".
 const char *stream_format_name (StreamFormat format);
 
+// For a decoder in a raw mode (`configured`: "mode=ctr with iv", "ecb",
+// "cbc"), given the first bytes of its input: a message refusing input
+// that is one of our self-describing formats (raw decryption of it would be
+// garbage), naming the settings to use; empty when the input is not ours.
+// `*need_more` is set while the bytes so far could still be one of ours.
+std::string refuse_self_describing (const uint8_t *data, size_t n,
+    const std::string &configured, bool *need_more);
+
 } // namespace aesstream

@@ -391,3 +391,37 @@ TEST (Probe, other_bytes_and_bad_headers)
     EXPECT_NE (error.find (c.message), std::string::npos) << error;
   }
 }
+
+TEST (Probe, raw_modes_refuse_our_formats_and_name_the_mode_to_use)
+{
+  Bytes v2 = hex (std::string ("41455373"
+                               "02"
+                               "01"
+                               "10"
+                               "30"
+                               "0000000000000000")
+                  + kId128 + "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+  bool more = false;
+  std::string msg
+      = refuse_self_describing (v2.data (), v2.size (), "mode=ecb", &more);
+  EXPECT_NE (msg.find ("CTR header (version 2)"), std::string::npos) << msg;
+  EXPECT_NE (msg.find ("mode=ecb"), std::string::npos) << msg;
+  EXPECT_NE (msg.find ("Use mode=ctr without iv"), std::string::npos) << msg;
+  // A prefix could still be ours; anything else is not.
+  EXPECT_EQ (refuse_self_describing (v2.data (), 20, "cbc", &more), "");
+  EXPECT_TRUE (more);
+  Bytes other = random_bytes (64, 9);
+  other[0] = 0x1a;
+  EXPECT_EQ (
+      refuse_self_describing (other.data (), other.size (), "cbc", &more), "");
+  EXPECT_FALSE (more);
+  Bytes rec = hex ("4167"
+                   "01"
+                   "00"
+                   "00000010"
+                   "000000000000"
+                   "00112233445566778899");
+  msg = refuse_self_describing (
+      rec.data (), rec.size (), "mode=ctr with iv", &more);
+  EXPECT_NE (msg.find ("Use mode=gcm"), std::string::npos) << msg;
+}
