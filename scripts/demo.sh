@@ -33,7 +33,7 @@ run gst-launch-1.0 -q videotestsrc num-buffers=150 \
   ! video/x-raw,width=640,height=360,framerate=30/1 \
   ! vp8enc deadline=1 ! matroskamux ! filesink location="$out/plain.mkv"
 
-step "2. Encrypt it (AES-256-CTR, random IV in a 32-byte header)"
+step "2. Encrypt it (AES-256-CTR, random IV in a 48-byte header with the key id)"
 run gst-launch-1.0 -q filesrc location="$out/plain.mkv" \
   ! aesenc key-file="$out/demo.key" ! filesink location="$out/video.mkv.aes"
 
@@ -45,8 +45,9 @@ step "4. Verify"
 sha256sum "$out/plain.mkv" "$out/decrypted.mkv" "$out/video.mkv.aes"
 run cmp "$out/plain.mkv" "$out/decrypted.mkv"
 echo "decrypted file is byte-identical to the original"
-echo "stream header (magic 'AESs', version 1, mode 1=ctr, key 32 bytes, header 32 bytes, IV, key check):"
-od -A d -t x1 -N 32 "$out/video.mkv.aes"
+echo "stream header (magic 'AESs', version 2, mode 1=ctr, key 32 bytes, header 48 bytes, reserved, key id, IV):"
+od -A d -t x1 -N 48 "$out/video.mkv.aes"
+run build/tools/aesstream-info "$out/video.mkv.aes" "$out/demo.key"
 
 step "5. Play the encrypted file directly: aesdec feeds decodebin"
 run gst-launch-1.0 -q filesrc location="$out/video.mkv.aes" \

@@ -5,6 +5,7 @@ AESSTREAM_PACKAGES=(
   meson ninja-build pkg-config g++ libssl-dev openssl
   libgstreamer1.0-dev libgtest-dev clang-format
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-base-apps
   gstreamer1.0-plugins-bad
   python3 python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 python3-pycryptodome
   clang libclang-rt-14-dev

@@ -128,6 +128,19 @@ def recipe_ecb_encrypt(key, data):
     return out
 
 
+def split_ctr_stream(data):
+    """(IV as hex, ciphertext) of an aesstream CTR-header stream, read as
+    docs/format.md describes the header: version 1 (32 bytes, IV at 8) or
+    version 2 (48 bytes, key id at 16, IV at 32)."""
+    assert data[:4] == b"AESs", data[:8]
+    version, length = data[4], data[7]
+    if version == 1:
+        assert length == 32
+        return data[8:24].hex(), data[32:]
+    assert version == 2 and length == 48 and data[8:16] == bytes(8), data[:16]
+    return data[32:48].hex(), data[48:]
+
+
 def ctr_reference(key, iv, data):
     return AES.new(bytes.fromhex(key), AES.MODE_CTR, nonce=b"",
                    initial_value=bytes.fromhex(iv)).encrypt(data)

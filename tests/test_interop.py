@@ -1,5 +1,7 @@
 """Byte-for-byte interop of aesenc/aesdec (run by gst-launch-1.0) with the
 openssl enc CLI and pycryptodome."""
+import hashlib
+import hmac
 import unittest
 
 from Cryptodome.Cipher import AES
@@ -45,17 +47,33 @@ class CtrInterop(TempDirTestCase):
         self.assertEqual(self.read("enc"), ctr_reference(key, IV, data))
 
     def test_header_stream_decrypts_with_pycryptodome(self):
-        """The on-disk format (docs/format.md) read by independent code: the
-        IV sits at bytes 8..23, the ciphertext follows byte 32."""
+        """The on-disk format (docs/format.md) read by independent code:
+        header version 2, the key id (Python's hmac) at bytes 16..31, the IV
+        at bytes 32..47, the ciphertext from byte 48."""
         data = random_data(50_000, 4)
         src = self.write("plain", data)
         key = NIST_KEYS[192]
         gst_launch(f"filesrc location={src} ! aesenc key={key} ! "
                    f"filesink location={self.path('enc')}")
         enc = self.read("enc")
-        self.assertEqual(enc[:8], b"AESs\x01\x01\x18\x20")
-        iv = enc[8:24].hex()
-        self.assertEqual(ctr_reference(key, iv, enc[32:]), data)
+        self.assertEqual(enc[:16], b"AESs\x02\x01\x18\x30" + bytes(8))
+        self.assertEqual(enc[16:32], hmac.new(bytes.fromhex(key), b"aesstream key id",
+                                              hashlib.sha256).digest()[:16])
+        iv = enc[32:48].hex()
+        self.assertEqual(ctr_reference(key, iv, enc[48:]), data)
+
+    def test_version_1_streams_stay_readable(self):
+        """A version-1 stream built here from docs/format.md (IV at 8, key
+        check HMAC-SHA256(key, "aesstream key check" || IV)[:8] at 24)."""
+        data = random_data(10_000, 5)
+        key, iv = NIST_KEYS[128], bytes(range(16))
+        check = hmac.new(bytes.fromhex(key), b"aesstream key check" + iv,
+                         hashlib.sha256).digest()[:8]
+        stream = b"AESs\x01\x01\x10\x20" + iv + check + ctr_reference(key, iv.hex(), data)
+        src = self.write("v1", stream)
+        gst_launch(f"filesrc location={src} ! aesdec key={key} ! "
+                   f"filesink location={self.path('dec')}")
+        self.assertEqual(self.read("dec"), data)
 
 
 class CbcInterop(TempDirTestCase):
