@@ -483,7 +483,12 @@ check_settings (GstAesStreamBase *self, const Settings &s, bool missing_ok,
   Check c = check_compat (self, s, key, rm);
   if (c == Check::kInvalid)
     return c;
-  if (key.empty ()) {
+  /* aesdec may run without a key when the stream will say which key it
+   * needs (a key id in its header): it looks the key up then (request-key,
+   * keyring; docs/keys.md). Raw modes carry no key id. */
+  const bool lookup = !encrypt && key.empty () && !rm.compat && !s.iv
+                      && rm.mode == GST_AES_STREAM_MODE_CTR;
+  if (key.empty () && !lookup) {
     if (missing_ok)
       return Check::kMissing;
     SETTINGS_ERROR (self, "No key set: set the key property (32, 48 or 64 "
@@ -511,13 +516,18 @@ check_settings (GstAesStreamBase *self, const Settings &s, bool missing_ok,
 
   snap->mode = core_mode (rm.mode);
   snap->compat = rm.compat;
+  /* aesdec detects the format when nothing says which it is. */
+  snap->mode_set = s.mode_set || rm.compat || s.iv.has_value ();
   snap->encrypt = encrypt;
   snap->iv = s.iv;
   snap->serialize_iv = s.serialize_iv;
   snap->per_buffer_padding = s.per_buffer_padding;
-  /* The mode's own combinations are the codec factory's to check. */
+  /* The mode's own combinations are the codec factory's to check (without
+   * a key, aesdec builds its codec when the stream has named its key). */
   aesstream::Codec trial;
-  aesstream::Problem p = aesstream::make_codec (snap->codec_config (), &trial);
+  aesstream::Problem p
+      = key.empty () ? aesstream::Problem::none ()
+                     : aesstream::make_codec (snap->codec_config (), &trial);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return Check::kInvalid;

@@ -42,9 +42,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <openssl/crypto.h>
 
+#include "gstaesstreamkeys.h"
 #include "gstaesstreamprivate.hpp"
 #include "probe.hpp"
 
@@ -77,9 +79,27 @@ struct AdapterDeleter
   void operator() (GstAdapter *a) const { g_object_unref (a); }
 };
 
+struct BufferUnref
+{
+  void operator() (GstBuffer *b) const { gst_buffer_unref (b); }
+};
+
 /* Everything that exists only while the element is started. */
 struct DecState
 {
+  /* Until the stream's first bytes have been seen: without a key or a mode,
+   * the codec is built only then (format detection, key lookup by id).
+   * `settings` is what to build it from; `head` the first bytes (at most
+   * kProbeSize); `held` the input kept back meanwhile. */
+  bool peeking = false;
+  std::unique_ptr<GstAesStreamSnapshot> settings;
+  std::vector<uint8_t> head;
+  std::unique_ptr<GstBuffer, BufferUnref> held;
+  /* Raw modes: until the first bytes show the input is not one of our
+   * self-describing formats (which raw decryption would turn to garbage). */
+  bool checking_raw = false;
+  std::string raw_description;
+
   /* codec.stream (CTR, ECB, CBC) or codec.opener (GCM records). */
   aesstream::Codec codec;
   /* An error was posted: refuse everything until the next start. */
@@ -289,6 +309,10 @@ check_upstream_mode (GstAesStreamDec *self)
   const std::string &theirs = self->impl->upstream_mode;
   const gchar *ours
       = gst_aes_stream_base_mode_name (GST_AES_STREAM_BASE (self));
+  /* Detecting the format: the stream's own header decides. */
+  const DecState &st = self->impl->state;
+  if (st.peeking && st.settings && !st.settings->mode_set)
+    return true;
   if (theirs.empty () || theirs == ours)
     return true;
   GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
@@ -351,6 +375,29 @@ gst_aes_stream_dec_start_stream (
 {
   GstAesStreamDec *self = GST_AES_STREAM_DEC (base);
   DecState st;
+  const bool header_mode = settings->mode == aesstream::Mode::kCtr
+                           && !settings->iv && !settings->serialize_iv;
+  if (settings->key.empty () || !settings->mode_set) {
+    /* The stream says what it is (and which key it needs): build the codec
+     * once its first bytes are here. */
+    st.peeking = true;
+    st.settings.reset (new GstAesStreamSnapshot ());
+    st.settings->mode = settings->mode;
+    st.settings->mode_set = settings->mode_set;
+    st.settings->key = settings->key.clone ();
+    st.settings->encrypt = false;
+    self->impl->state = std::move (st);
+    return TRUE;
+  }
+  /* (gst-plugins-bad's CBC, compat, sniffs for our formats itself.) */
+  if (!header_mode && settings->mode != aesstream::Mode::kGcm
+      && !settings->compat) {
+    st.checking_raw = true;
+    st.raw_description
+        = settings->mode == aesstream::Mode::kCtr
+              ? "mode=ctr with an iv (raw CTR)"
+              : std::string ("mode=") + aesstream::mode_name (settings->mode);
+  }
   Problem p = aesstream::make_codec (settings->codec_config (), &st.codec);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (self, p);
@@ -870,10 +917,188 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
 /* GstBaseTransform calls this for every buffer of every mode. Only GCM
  * records need more than one output per input; every other mode goes
  * straight on to the base class's path at the cost of this one test. */
+/* ---------------------------------------------------------------------- */
+/* The first bytes: format detection, key lookup by id, raw-mode checks */
+
+static guint request_key_signal;
+
+/* Copies the input's first bytes into st.head, up to kProbeSize. */
+static void
+collect_head (DecState &st, GstBuffer *in)
+{
+  gsize want = aesstream::kProbeSize - st.head.size ();
+  gsize n = MIN (want, gst_buffer_get_size (in));
+  if (n == 0)
+    return;
+  gsize at = st.head.size ();
+  st.head.resize (at + n);
+  gst_buffer_extract (in, 0, st.head.data () + at, n);
+}
+
+/* Keeps `in` (taken from the base class) until the decision. */
+static void
+hold (DecState &st, GstBuffer *in)
+{
+  if (st.held)
+    st.held.reset (gst_buffer_append (st.held.release (), in));
+  else
+    st.held.reset (in);
+}
+
+/* The stream's first bytes are known: mode and key from them, then the
+ * codec. Posts the error and returns false when that cannot be done. */
+static bool
+build_from_head (
+    GstAesStreamDec *self, DecState &st, const aesstream::StreamInfo &info)
+{
+  GstAesStreamSnapshot &cfg = *st.settings;
+  aesstream::Mode mode;
+  switch (info.format) {
+    case aesstream::StreamFormat::kCtrHeader:
+      mode = aesstream::Mode::kCtr;
+      break;
+    case aesstream::StreamFormat::kGcmRecords:
+      mode = aesstream::Mode::kGcm;
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+          ("This stream is mode=%s, which this aesdec cannot decrypt yet.",
+              info.mode),
+          (NULL));
+      return false;
+  }
+  if (cfg.mode_set && mode != cfg.mode) {
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("The input starts with an aesstream %s, but aesdec has mode=%s: "
+         "set mode=%s, or leave mode unset to detect it.",
+            aesstream::stream_format_name (info.format),
+            aesstream::mode_name (cfg.mode), info.mode),
+        (NULL));
+    return false;
+  }
+  cfg.mode = mode;
+  if (cfg.key.empty ()) {
+    if (!info.has_key_id) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("No key set, and this stream (%s, version %u) carries no key id "
+           "to look one up by: set key or key-file.",
+              aesstream::stream_format_name (info.format), (guint)info.version),
+          (NULL));
+      return false;
+    }
+    std::string source, error;
+    if (!gst_aes_stream_find_key (GST_ELEMENT (self), request_key_signal,
+            info.key_id, &cfg.key, &source, &error)) {
+      GST_ELEMENT_ERROR (
+          self, STREAM, DECRYPT_NOKEY, ("%s", error.c_str ()), (NULL));
+      return false;
+    }
+    GST_INFO_OBJECT (self, "key for key id %s from %s",
+        aesstream::to_hex (info.key_id.data (), info.key_id.size ()).c_str (),
+        source.c_str ());
+  }
+  Problem p = aesstream::make_codec (cfg.codec_config (), &st.codec);
+  if (!p.ok ()) {
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return false;
+  }
+  if (st.codec.opener) {
+    st.adapter.reset (gst_adapter_new ());
+    GST_OBJECT_LOCK (self);
+    st.invalid_records = self->impl->invalid_records;
+    GST_OBJECT_UNLOCK (self);
+    self->impl->counters.reset ();
+  }
+  GST_INFO_OBJECT (self, "stream is %s (version %u): mode=%s",
+      aesstream::stream_format_name (info.format), (guint)info.version,
+      info.mode);
+  return true;
+}
+
+/* Runs before the codec sees the input while the first bytes matter.
+ * Returns an error, or OK with trans->queued_buf what the codec gets now
+ * (NULL: nothing yet, the input is held). */
+static GstFlowReturn
+first_bytes (GstAesStreamDec *self, DecState &st)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstBuffer *in = trans->queued_buf;
+  if (in == NULL)
+    return GST_FLOW_OK;
+  collect_head (st, in);
+  bool more = false;
+
+  if (st.checking_raw) {
+    std::string refusal = aesstream::refuse_self_describing (
+        st.head.data (), st.head.size (), st.raw_description, &more);
+    if (!refusal.empty ()) {
+      st.failed = true;
+      GST_ELEMENT_ERROR (
+          self, STREAM, WRONG_TYPE, ("%s", refusal.c_str ()), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    if (!more)
+      st.checking_raw = false;
+    return GST_FLOW_OK; /* raw decryption goes on meanwhile */
+  }
+
+  aesstream::StreamInfo info;
+  std::string error;
+  switch (aesstream::probe_stream (
+      st.head.data (), st.head.size (), &info, &error)) {
+    case aesstream::ProbeResult::kNeedMore:
+      trans->queued_buf = NULL;
+      hold (st, in);
+      return GST_FLOW_OK;
+    case aesstream::ProbeResult::kInvalid:
+      st.failed = true;
+      GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
+      return GST_FLOW_ERROR;
+    case aesstream::ProbeResult::kNoMatch:
+      st.failed = true;
+      if (!st.settings->mode_set)
+        GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+            ("input does not start with an aesstream header or record (CTR "
+             "header, gcm-file preamble, GCM records), so aesdec cannot "
+             "tell how to decrypt it: for a raw stream set mode (ctr with "
+             "iv, ecb, cbc) and the key, or it is not encrypted at all."),
+            (NULL));
+      else
+        GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+            ("input does not start with an aesstream header: it was not "
+             "written by aesenc without an iv (if it was encrypted with a "
+             "fixed iv, set the same iv and the key on aesdec), or it is not "
+             "encrypted at all"),
+            (NULL));
+      return GST_FLOW_ERROR;
+    case aesstream::ProbeResult::kMatch:
+      break;
+  }
+  if (!build_from_head (self, st, info)) {
+    st.failed = true;
+    return GST_FLOW_ERROR;
+  }
+  st.peeking = false;
+  if (st.held) {
+    trans->queued_buf = gst_buffer_append (st.held.release (), in);
+  }
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
-  if (G_LIKELY (!impl_of (trans)->state.codec.opener))
+  DecState &st = impl_of (trans)->state;
+  if (G_UNLIKELY (st.peeking || st.checking_raw)) {
+    *outbuf = NULL;
+    if (st.failed)
+      return GST_FLOW_ERROR;
+    GstFlowReturn ret
+        = first_bytes (reinterpret_cast<GstAesStreamDec *> (trans), st);
+    if (ret != GST_FLOW_OK || trans->queued_buf == NULL)
+      return ret;
+  }
+  if (G_LIKELY (!st.codec.opener))
     return parent_generate_output (trans, outbuf);
   return generate_records (reinterpret_cast<GstAesStreamDec *> (trans), outbuf);
 }
@@ -919,6 +1144,16 @@ drain (GstAesStreamDec *self, DecState &st)
 {
   if (st.failed)
     return FALSE; /* the error is on the bus already */
+  if (st.peeking) {
+    if (st.head.empty ())
+      return TRUE; /* an empty input */
+    GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+        ("The stream ended after %u bytes, before its aesstream header was "
+         "complete: it is truncated, or not an aesstream stream.",
+            (guint)st.head.size ()),
+        (NULL));
+    return FALSE;
+  }
   if (st.codec.opener)
     return drain_records (self, st);
   if (!st.codec.stream)
@@ -959,6 +1194,10 @@ restart (DecState &st)
   st.fed = false;
   st.in_bytes = 0;
   st.sniff_have = 0;
+  if (st.peeking) {
+    st.head.clear ();
+    st.held.reset ();
+  }
   if (st.adapter)
     gst_adapter_clear (st.adapter.get ());
   if (st.codec.stream)
@@ -1121,4 +1360,17 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
       GST_TYPE_AES_STREAM_INVALID_RECORDS, (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api (
       GST_TYPE_AES_STREAM_STREAMS, (GstPluginAPIFlags)0);
+
+  /**
+   * GstAesStreamDec::request-key:
+   * @element: the aesdec
+   * @key_id: the stream's key id, 32 lowercase hex digits
+   *
+   * Emitted (from the streaming thread) when neither key nor key-file is
+   * set and the stream's header names its key id. Return the key as hex
+   * (newly allocated; wiped and freed by aesdec) or %NULL to let the next
+   * handler, and then the keyring, answer (docs/keys.md).
+   */
+  request_key_signal
+      = gst_aes_stream_install_request_key_signal (G_TYPE_FROM_CLASS (klass));
 }

@@ -25,6 +25,9 @@ struct _GstAesStreamSnapshot
   std::optional<std::array<uint8_t, aesstream::kBlockSize>> iv;
   bool serialize_iv = false;
   bool per_buffer_padding = true;
+  /* Whether `mode` was set; aesdec detects the format when it was not
+   * (and no iv/cipher says otherwise). */
+  bool mode_set = true;
 
   /* What make_codec() needs; points at this snapshot's key. */
   aesstream::CodecConfig codec_config () const

@@ -7,6 +7,11 @@
 #include "theirtests.hpp"
 #include <ctime>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 TEST (Cbc, serialized_iv_is_written_once_and_read_across_buffers)
 {
   Props enc = {{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv},
@@ -28,15 +33,16 @@ TEST (Ctr, header_stream_round_trips_for_any_chunking)
   Bytes data = random_bytes (3000, 3);
   for (unsigned seed = 0; seed < 30; seed++) {
     Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, data, seed, 100);
-    ASSERT_EQ (enc.size (), data.size () + 32);
-    // The body is raw CTR under the IV in the header (docs/format.md).
+    ASSERT_EQ (enc.size (), data.size () + 48);
+    // The body is raw CTR under the IV in the header (docs/format.md,
+    // version 2: IV at bytes 32..47).
     std::string iv = "";
-    for (int i = 8; i < 24; i++) {
+    for (int i = 32; i < 48; i++) {
       char b[3];
       std::snprintf (b, sizeof b, "%02x", enc[i]);
       iv += b;
     }
-    ASSERT_EQ (Bytes (enc.begin () + 32, enc.end ()),
+    ASSERT_EQ (Bytes (enc.begin () + 48, enc.end ()),
         reference ("CTR", true, kKey128, iv.c_str (), data));
     ASSERT_EQ (
         run_chunked ("aesdec", {{"key", kKey128}}, enc, seed + 1000, 20), data)
@@ -142,7 +148,7 @@ TEST (BadInput, short_stream_without_complete_header_is_an_error)
   Harness h ("aesdec", {{"key", kKey128}});
   EXPECT_EQ (h.push (Bytes{'A', 'E', 'S', 's', 1}), GST_FLOW_OK);
   h.eos ();
-  EXPECT_NE (h.error ().find ("ended before its 32-byte aesstream header"),
+  EXPECT_NE (h.error ().find ("before its aesstream header was complete"),
       std::string::npos);
 }
 
@@ -156,9 +162,13 @@ TEST (BadInput, wrong_key_is_detected_from_the_header)
 
   Harness h2 ("aesdec", {{"key", kKey256}});
   EXPECT_EQ (h2.push (enc), GST_FLOW_ERROR);
-  EXPECT_NE (
-      h2.error ().find ("AES-128 but the key given to aesdec is AES-256"),
-      std::string::npos);
+  std::string err = h2.error ();
+  EXPECT_NE (err.find ("the stream needs the key with key id "
+                       "24efab2a070e1c7693eb4ce6087932e0"),
+      std::string::npos)
+      << err;
+  EXPECT_NE (err.find ("AES-128 stream, AES-256 key"), std::string::npos)
+      << err;
 }
 
 TEST (BadInput, tampered_header_is_refused)
@@ -656,6 +666,187 @@ TEST (GcmAttack, streams_all_interleaves_every_authentic_stream)
     }
   }
   EXPECT_EQ (n, 6u);
+}
+
+// ---------------------------------------------------------------------------
+// Without key or mode: the stream says what it is and which key it needs.
+// Key ids expected here come from Python's hmac (tests/test_core.cpp).
+
+namespace {
+
+const char *kId128 = "24efab2a070e1c7693eb4ce6087932e0";
+
+struct Answer
+{
+  std::string asked;
+  const char *key;
+};
+
+gchar *
+answer (GstElement *, const gchar *id, gpointer data)
+{
+  Answer *a = static_cast<Answer *> (data);
+  a->asked += std::string (id) + ";";
+  return a->key ? g_strdup (a->key) : nullptr;
+}
+
+// A private keyring file for one test, named by AESSTREAM_KEYRING.
+struct Keyring
+{
+  std::string path;
+  explicit Keyring (const std::string &content, mode_t mode = 0600)
+  {
+    char tmpl[] = "/tmp/aesstream-ring-XXXXXX";
+    int fd = mkstemp (tmpl);
+    path = tmpl;
+    EXPECT_EQ (write (fd, content.data (), content.size ()),
+        static_cast<ssize_t> (content.size ()));
+    close (fd);
+    chmod (path.c_str (), mode);
+    setenv ("AESSTREAM_KEYRING", path.c_str (), 1);
+  }
+  ~Keyring ()
+  {
+    unsetenv ("AESSTREAM_KEYRING");
+    unlink (path.c_str ());
+  }
+};
+
+} // namespace
+
+TEST (KeyLookup, request_key_gets_the_stream_key_id_and_gives_the_key)
+{
+  Bytes data = random_bytes (3000, 21);
+  Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 200);
+  Keyring none ("");
+  for (unsigned seed = 0; seed < 10; seed++) {
+    Harness h ("aesdec", {});
+    Answer a{"", kKey128};
+    g_signal_connect (h.h->element, "request-key", G_CALLBACK (answer), &a);
+    // Any chunking, down to 1-byte buffers while the header is read.
+    std::mt19937 rng (seed);
+    for (size_t i = 0; i < enc.size ();) {
+      size_t n = std::min<size_t> (enc.size () - i, 1 + rng () % 40);
+      ASSERT_EQ (
+          h.push (Bytes (enc.begin () + i, enc.begin () + i + n)), GST_FLOW_OK);
+      i += n;
+    }
+    EXPECT_TRUE (h.eos ());
+    EXPECT_EQ (h.error (), "");
+    EXPECT_EQ (h.pull_all (), data) << seed;
+    EXPECT_EQ (a.asked, std::string (kId128) + ";");
+  }
+}
+
+TEST (KeyLookup, the_keyring_gives_the_key_when_request_key_does_not)
+{
+  Bytes data = random_bytes (1000, 22);
+  Bytes enc = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 1000);
+  Keyring ring (std::string ("# keys\n") + kKey256 + "\n" + kKey128 + "\n");
+  EXPECT_EQ (run_chunked ("aesdec", {}, enc, 3, 100), data);
+}
+
+TEST (KeyLookup, no_key_is_an_error_naming_the_key_id_and_the_keyring)
+{
+  Bytes enc
+      = run_chunked ("aesenc", {{"key", kKey128}}, Bytes (100, 1), 1, 100);
+  Keyring ring (std::string (kKey256) + "\n");
+  Harness h ("aesdec", {});
+  Answer a{"", nullptr};
+  g_signal_connect (h.h->element, "request-key", G_CALLBACK (answer), &a);
+  EXPECT_EQ (h.push (enc), GST_FLOW_ERROR);
+  std::string err = h.error ();
+  EXPECT_NE (err.find (std::string ("key id ") + kId128), std::string::npos)
+      << err;
+  EXPECT_NE (err.find ("keyring '" + ring.path + "' has no key with id"),
+      std::string::npos)
+      << err;
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+  EXPECT_EQ (a.asked, std::string (kId128) + ";");
+}
+
+TEST (KeyLookup, a_keyring_others_can_read_is_refused)
+{
+  Bytes enc
+      = run_chunked ("aesenc", {{"key", kKey128}}, Bytes (100, 1), 1, 100);
+  Keyring ring (std::string (kKey128) + "\n", 0644);
+  Harness h ("aesdec", {});
+  EXPECT_EQ (h.push (enc), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("chmod 600"), std::string::npos);
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+}
+
+TEST (KeyLookup, streams_without_a_key_id_need_a_key)
+{
+  // A version-1 header (docs/format.md), and GCM records.
+  Bytes v1 = hex ("41455373"
+                  "01"
+                  "01"
+                  "10"
+                  "20");
+  v1.resize (64, 0);
+  Harness h ("aesdec", {});
+  EXPECT_EQ (h.push (v1), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("carries no key id"), std::string::npos)
+      << h.error ();
+  Bytes rec = run_chunked (
+      "aesenc", {{"mode", "gcm"}, {"key", kKey128}}, Bytes (50, 2), 1, 50);
+  Harness h2 ("aesdec", {});
+  EXPECT_EQ (h2.push (rec), GST_FLOW_ERROR);
+  EXPECT_NE (h2.error ().find ("carries no key id"), std::string::npos)
+      << h2.error ();
+}
+
+TEST (Detection, without_mode_every_self_describing_format_decrypts)
+{
+  Bytes data = random_bytes (2000, 23);
+  for (const char *mode : {"ctr", "gcm"}) {
+    Bytes enc = run_chunked (
+        "aesenc", {{"mode", mode}, {"key", kKey128}}, data, 2, 300);
+    EXPECT_EQ (run_chunked ("aesdec", {{"key", kKey128}}, enc, 4, 150), data)
+        << mode;
+  }
+}
+
+TEST (Detection, input_that_is_not_ours_is_refused_without_mode)
+{
+  Harness h ("aesdec", {{"key", kKey128}});
+  EXPECT_EQ (h.push (random_bytes (100, 24)), GST_FLOW_ERROR);
+  EXPECT_NE (h.error ().find ("for a raw stream set mode"), std::string::npos)
+      << h.error ();
+  EXPECT_EQ (h.pull_all ().size (), 0u);
+}
+
+TEST (RawModes, refuse_our_formats_and_name_the_mode_to_use)
+{
+  Bytes ctr
+      = run_chunked ("aesenc", {{"key", kKey128}}, Bytes (100, 3), 1, 100);
+  Bytes gcm = run_chunked (
+      "aesenc", {{"mode", "gcm"}, {"key", kKey128}}, Bytes (100, 3), 1, 100);
+  struct
+  {
+    Props props;
+    const Bytes &input;
+    const char *use;
+  } cases[] = {
+      {{{"mode", "ecb"}, {"key", kKey128}}, ctr, "Use mode=ctr without iv"},
+      {{{"mode", "cbc"}, {"key", kKey128}, {"iv", kIv}}, ctr,
+          "Use mode=ctr without iv"},
+      {{{"mode", "ctr"}, {"key", kKey128}, {"iv", kIv}}, ctr,
+          "Use mode=ctr without iv"},
+      {{{"mode", "ecb"}, {"key", kKey128}}, gcm, "Use mode=gcm"},
+  };
+  for (const auto &c : cases) {
+    Harness h ("aesdec", c.props);
+    EXPECT_EQ (h.push (c.input), GST_FLOW_ERROR);
+    EXPECT_NE (h.error ().find (c.use), std::string::npos) << h.error ();
+    EXPECT_EQ (h.pull_all ().size (), 0u);
+  }
+  // Raw input that merely starts like ours is still decrypted.
+  Bytes raw = reference ("CTR", true, kKey128, kIv, Bytes (64, 7));
+  EXPECT_EQ (run_chunked ("aesdec",
+                 {{"mode", "ctr"}, {"key", kKey128}, {"iv", kIv}}, raw, 1, 64),
+      Bytes (64, 7));
 }
 
 int

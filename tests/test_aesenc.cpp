@@ -119,8 +119,10 @@ TEST (Ctr, random_iv_differs_between_starts)
   Bytes a = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
   Bytes b = run_chunked ("aesenc", {{"key", kKey128}}, data, 1, 64);
   ASSERT_EQ (a.size (), b.size ());
-  EXPECT_NE (Bytes (a.begin () + 8, a.begin () + 24),
-      Bytes (b.begin () + 8, b.begin () + 24));
+  // Version-2 header: the IV is at bytes 32..47 (the key id before it is
+  // the same for both).
+  EXPECT_NE (Bytes (a.begin () + 32, a.begin () + 48),
+      Bytes (b.begin () + 32, b.begin () + 48));
   EXPECT_NE (a, b);
 }
 
@@ -321,13 +323,13 @@ TEST (Stream, flush_restarts_ctr_with_a_new_header_and_iv)
   gst_harness_push_event (h.h, gst_event_new_segment (&seg));
   ASSERT_EQ (h.push (Bytes (10, 0)), GST_FLOW_OK);
   Bytes second = h.pull_all ();
-  ASSERT_EQ (first.size (), 42u);
-  ASSERT_EQ (second.size (), 42u);
+  ASSERT_EQ (first.size (), 58u);
+  ASSERT_EQ (second.size (), 58u);
   // A new header with a new IV: the keystream is never reused.
   EXPECT_EQ (Bytes (first.begin (), first.begin () + 8),
       Bytes (second.begin (), second.begin () + 8));
-  EXPECT_NE (Bytes (first.begin () + 8, first.begin () + 24),
-      Bytes (second.begin () + 8, second.begin () + 24));
+  EXPECT_NE (Bytes (first.begin () + 32, first.begin () + 48),
+      Bytes (second.begin () + 32, second.begin () + 48));
 }
 
 TEST (Caps, encrypted_caps_without_upstream_caps)
@@ -355,7 +357,6 @@ TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
     const char *message;
     bool at_start = true;
   } cases[] = {
-      {{}, "No key set", false},
       {{{"iv", kIv}}, "No key set", false},
       {{{"key", "00112233"}}, "got 8"},
       {{{"key", "2b7e151628aed2a6abf7158809cf4f3"}}, "got 31"},
@@ -378,6 +379,16 @@ TEST (BadInput, start_refuses_bad_keys_and_ivs_with_clear_errors)
            {"mode", "ecb"}},
           "selects CBC, but mode=ecb"},
   };
+  // aesenc needs a key; aesdec may look it up by the stream's key id
+  // (test_aesdec.cpp, KeyLookup), except in raw modes.
+  EXPECT_NE (
+      first_buffer_error ("aesenc", {}).find ("No key set"), std::string::npos);
+  EXPECT_EQ (start_error ("aesdec", {}), "");
+  EXPECT_EQ (
+      first_buffer_error ("aesdec", {}).find ("No key set"), std::string::npos);
+  EXPECT_NE (
+      first_buffer_error ("aesdec", {{"mode", "ecb"}}).find ("No key set"),
+      std::string::npos);
   for (const char *factory : {"aesenc", "aesdec"}) {
     for (const Case &c : cases) {
       std::string err = c.at_start ? start_error (factory, c.props)
@@ -751,8 +762,10 @@ TEST (Compat, empty_stream_stays_empty)
 
 TEST (BadInput, missing_key_is_an_error_at_eos_of_an_empty_stream)
 {
+  // (aesdec in a raw mode: without mode it would look the key up by the
+  // stream's key id, and an empty stream names none.)
   for (const char *factory : {"aesenc", "aesdec"}) {
-    Harness h (factory, {});
+    Harness h (factory, {{"mode", "ecb"}});
     EXPECT_FALSE (h.eos ());
     EXPECT_NE (h.error ().find ("No key set"), std::string::npos) << factory;
     EXPECT_EQ (h.pull_all ().size (), 0u);
@@ -788,12 +801,12 @@ TEST (LateConfig, a_bad_value_set_after_start_is_an_error_at_the_first_buffer)
 
 TEST (LateConfig, key_set_after_start_configures_an_empty_stream_at_eos)
 {
-  // An empty aesstream recording still gets its header (and key check).
+  // An empty aesstream recording still gets its header (and key id).
   Harness h ("aesenc", {});
   g_object_set (h.h->element, "key", kKey128, nullptr);
   EXPECT_TRUE (h.eos ());
   Bytes out = h.pull_all ();
-  ASSERT_EQ (out.size (), 32u);
+  ASSERT_EQ (out.size (), 48u);
   EXPECT_EQ (slice (out, 0, 4), (Bytes{'A', 'E', 'S', 's'}));
 }
 
