@@ -80,7 +80,11 @@ def main(argv):
     if ok:
         print(f"duration: {duration / Gst.SECOND:.3f} s")
     if msg is not None and msg.type == Gst.MessageType.ERROR:
-        print(f"error: {msg.parse_error()[0].message}", file=sys.stderr)
+        # The first error is not always the one that explains (a source's
+        # "Internal data stream error" may come first): print them all.
+        while msg is not None:
+            print(f"error: {msg.parse_error()[0].message}", file=sys.stderr)
+            msg = bus.pop_filtered(Gst.MessageType.ERROR)
         return 1
     print(f"played to: {'end' if msg is not None else f'{position / Gst.SECOND:.3f} s'}")
     return 0

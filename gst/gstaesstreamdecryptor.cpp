@@ -10,14 +10,12 @@
  * meets it. (`aesdec` keeps ANY sink caps and rank none for hand-written
  * pipelines.)
  *
- * How: a bin that starts as `typefind` alone. When the stream's type is
- * known (upstream's caps, or its own typefinding), the caps name the mode
- * and the key id; the key is found by its id (the `request-key` signal of
- * this element, then the user's keyring; docs/keys.md), and only then
- * `aesstreamdec` (with that key and mode) and a second `typefind` are
- * added behind it, so that the decrypted stream leaves with caps and the
- * player goes on plugging a demuxer. No key: an error that names the key
- * id and where it looked.
+ * How: a bin, `aesstreamdec ! typefind`. The decoder has neither key nor
+ * mode: it detects the format from the stream's first bytes and finds the
+ * key by the key id in its header (this element's `request-key` signal,
+ * then the user's keyring; docs/keys.md); no key: an error that names the
+ * key id and where it looked. `typefind` gives the decrypted stream its
+ * caps, so the player goes on plugging a demuxer.
  *
  * Applications give keys through `request-key`, reachable from playbin's
  * `element-setup`:
@@ -40,8 +38,6 @@
 
 #include "gstaesstreamdecryptor.h"
 
-#include <openssl/crypto.h>
-
 #include "gstaesstreambase.h"
 #include "gstaesstreamkeys.h"
 
@@ -51,12 +47,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_decryptor_debug);
 struct _GstAesStreamDecryptor
 {
   GstBin parent;
-  GstElement *peek; /* typefind on the ciphertext; always there */
-  GstPad *srcpad;   /* ghost, targeted once the decoder is plugged */
-  /* Plugged when the type is known; removed at PAUSED->READY. Protected
-   * by the object lock. */
-  GstElement *dec;
-  GstElement *typefind;
+  GstElement *dec;      /* aesstreamdec, owned by the bin */
+  GstElement *typefind; /* owned by the bin */
 };
 
 G_DEFINE_TYPE (GstAesStreamDecryptor, gst_aes_stream_decryptor, GST_TYPE_BIN);
@@ -73,136 +65,50 @@ static GstStaticPadTemplate sink_template
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-/* Whether aesdec here has a `mode` value with this nick (gcm-file comes
- * with its own developer's work). */
-static gboolean
-decoder_knows_mode (GstElement *dec, const gchar *mode)
+/* aesdec asks for a key: ask this element's handlers (the application
+ * sees this element, not the aesdec inside it). NULL lets aesdec go on to
+ * the keyring. */
+static gchar *
+forward_request_key (GstElement *dec, const gchar *key_id, gpointer user_data)
 {
-  GParamSpec *pspec
-      = g_object_class_find_property (G_OBJECT_GET_CLASS (dec), "mode");
-  if (pspec == NULL || !G_IS_PARAM_SPEC_ENUM (pspec))
-    return FALSE;
-  return g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (pspec)->enum_class, mode)
-         != NULL;
-}
-
-/* Builds `aesstreamdec mode=M key=K ! typefind` behind the peek typefind.
- * Runs in the streaming thread (typefind's have-type), before typefind
- * pushes anything downstream, as decodebin plugs its elements. */
-static void
-plug_decoder (GstAesStreamDecryptor *self, GstCaps *caps)
-{
-  GstStructure *s = gst_caps_get_structure (caps, 0);
-  const gchar *mode = gst_structure_get_string (s, "mode");
-  const gchar *id_hex = gst_structure_get_string (s, "key-id");
-
-  if (!gst_structure_has_name (s, GST_AES_STREAM_ENCRYPTED_CAPS_NAME)
-      || mode == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-        ("This is not an aesstream stream (its type is %" GST_PTR_FORMAT
-         "): aesstreamdecryptor only decrypts this plugin's formats.",
-            caps),
-        (NULL));
-    return;
-  }
-  aesstream::KeyId id{};
-  if (id_hex == NULL || !aesstream::parse_key_id_hex (id_hex, &id)) {
-    GST_ELEMENT_ERROR (self, STREAM, DECRYPT_NOKEY,
-        ("This stream (mode=%s) carries no key id, so its key cannot be "
-         "looked up (CTR headers of version 1 and GCM records carry none): "
-         "decrypt it with aesdec key-file=... in a pipeline of your own.",
-            mode),
-        (NULL));
-    return;
-  }
-
-  aesstream::SecureBytes key;
-  std::string source, error;
-  if (!gst_aes_stream_find_key (
-          GST_ELEMENT (self), request_key_signal, id, &key, &source, &error)) {
-    GST_ELEMENT_ERROR (
-        self, STREAM, DECRYPT_NOKEY, ("%s", error.c_str ()), (NULL));
-    return;
-  }
-  GST_INFO_OBJECT (self, "key for key id %s from %s", id_hex, source.c_str ());
-
-  GstElement *dec = gst_element_factory_make ("aesstreamdec", NULL);
-  GstElement *tf = gst_element_factory_make ("typefind", NULL);
-  if (dec == NULL || tf == NULL || !decoder_knows_mode (dec, mode)) {
-    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
-        ("aesstreamdec (with mode=%s) or typefind is missing.", mode), (NULL));
-    g_clear_pointer (&dec, gst_object_unref);
-    g_clear_pointer (&tf, gst_object_unref);
-    return;
-  }
-  gst_util_set_object_arg (G_OBJECT (dec), "mode", mode);
-  std::string hex = aesstream::to_hex (key.data (), key.size ());
-  g_object_set (dec, "key", hex.c_str (), NULL);
-  OPENSSL_cleanse (&hex[0], hex.size ());
-
-  gst_bin_add_many (GST_BIN (self), dec, tf, NULL);
-  gst_element_link_many (self->peek, dec, tf, NULL);
-  GstPad *target = gst_element_get_static_pad (tf, "src");
-  gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), target);
-  gst_object_unref (target);
-  gst_element_sync_state_with_parent (tf);
-  gst_element_sync_state_with_parent (dec);
-
-  GST_OBJECT_LOCK (self);
-  self->dec = dec;
-  self->typefind = tf;
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-have_type (GstElement *peek, guint probability, GstCaps *caps, gpointer data)
-{
-  GstAesStreamDecryptor *self = GST_AES_STREAM_DECRYPTOR (data);
-  GST_OBJECT_LOCK (self);
-  gboolean plugged = self->dec != NULL;
-  GST_OBJECT_UNLOCK (self);
-  if (!plugged)
-    plug_decoder (self, caps);
-}
-
-/* Back to the state before the type was known: the next stream may need
- * another key (and the key must not outlive the stream). */
-static void
-unplug_decoder (GstAesStreamDecryptor *self)
-{
-  GST_OBJECT_LOCK (self);
-  GstElement *dec = self->dec, *tf = self->typefind;
-  self->dec = self->typefind = NULL;
-  GST_OBJECT_UNLOCK (self);
-  gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
-  for (GstElement *e : {dec, tf}) {
-    if (e != NULL) {
-      gst_element_set_state (e, GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (self), e);
-    }
-  }
+  gchar *key = NULL;
+  g_signal_emit (user_data, request_key_signal, 0, key_id, &key);
+  return key;
 }
 
 static void
 gst_aes_stream_decryptor_init (GstAesStreamDecryptor *self)
 {
-  self->peek = gst_element_factory_make ("typefind", "peek");
-  GstPad *sink;
-  if (self->peek != NULL) {
-    gst_bin_add (GST_BIN (self), self->peek);
-    GstPad *target = gst_element_get_static_pad (self->peek, "sink");
-    sink = gst_ghost_pad_new_from_template (
-        "sink", target, gst_static_pad_template_get (&sink_template));
-    gst_object_unref (target);
-    g_signal_connect (self->peek, "have-type", G_CALLBACK (have_type), self);
-  } else {
-    sink = gst_ghost_pad_new_no_target_from_template (
-        "sink", gst_static_pad_template_get (&sink_template));
+  self->dec = gst_element_factory_make ("aesstreamdec", "dec");
+  self->typefind = gst_element_factory_make ("typefind", "typefind");
+  if (self->dec == NULL || self->typefind == NULL) {
+    /* Reported when the element starts (see change_state). */
+    g_clear_pointer (&self->dec, gst_object_unref);
+    g_clear_pointer (&self->typefind, gst_object_unref);
+    gst_element_add_pad (
+        GST_ELEMENT (self), gst_ghost_pad_new_no_target_from_template ("sink",
+                                gst_static_pad_template_get (&sink_template)));
+    gst_element_add_pad (
+        GST_ELEMENT (self), gst_ghost_pad_new_no_target_from_template ("src",
+                                gst_static_pad_template_get (&src_template)));
+    return;
   }
-  gst_element_add_pad (GST_ELEMENT (self), sink);
-  self->srcpad = gst_ghost_pad_new_no_target_from_template (
-      "src", gst_static_pad_template_get (&src_template));
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  gst_bin_add_many (GST_BIN (self), self->dec, self->typefind, NULL);
+  gst_element_link (self->dec, self->typefind);
+
+  GstPad *target = gst_element_get_static_pad (self->dec, "sink");
+  gst_element_add_pad (
+      GST_ELEMENT (self), gst_ghost_pad_new_from_template ("sink", target,
+                              gst_static_pad_template_get (&sink_template)));
+  gst_object_unref (target);
+  target = gst_element_get_static_pad (self->typefind, "src");
+  gst_element_add_pad (
+      GST_ELEMENT (self), gst_ghost_pad_new_from_template ("src", target,
+                              gst_static_pad_template_get (&src_template)));
+  gst_object_unref (target);
+
+  g_signal_connect_object (self->dec, "request-key",
+      G_CALLBACK (forward_request_key), self, GConnectFlags (0));
 }
 
 static GstStateChangeReturn
@@ -210,19 +116,16 @@ gst_aes_stream_decryptor_change_state (
     GstElement *element, GstStateChange transition)
 {
   GstAesStreamDecryptor *self = GST_AES_STREAM_DECRYPTOR (element);
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->peek == NULL) {
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY
+      && (self->dec == NULL || self->typefind == NULL)) {
     GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
-        ("aesstreamdecryptor needs typefind (GStreamer core), which is "
-         "missing."),
+        ("aesstreamdecryptor needs aesstreamdec (this plugin) and typefind "
+         "(GStreamer core); one of them is missing."),
         (NULL));
     return GST_STATE_CHANGE_FAILURE;
   }
-  GstStateChangeReturn ret
-      = GST_ELEMENT_CLASS (gst_aes_stream_decryptor_parent_class)
-            ->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    unplug_decoder (self);
-  return ret;
+  return GST_ELEMENT_CLASS (gst_aes_stream_decryptor_parent_class)
+      ->change_state (element, transition);
 }
 
 static void
