@@ -819,12 +819,16 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           "(gst-plugins-bad compatible) or ecb (insecure, the original "
           "recipe). Unset: cbc if any of iv, cipher, serialize-iv, "
           "per-buffer-padding is set (gst-plugins-bad's meaning), else ctr "
-          "with a random IV in a header. Reads back as the mode that runs",
+          "with a random IV in a header (aesdec: detects ctr-header and gcm "
+          "streams, and finds the key by id). Reads back as the mode that "
+          "runs",
           GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",
           "AES key as 32, 48 or 64 hex digits (AES-128/192/256). "
-          "Write-only: it cannot be read back",
+          "Write-only: it cannot be read back. aesdec without key or "
+          "key-file finds the key by the stream's key id (request-key "
+          "signal, then ~/.config/aesstream/keyring)",
           NULL,
           (GParamFlags)(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS
                         | GST_PARAM_MUTABLE_READY)));
@@ -836,7 +840,8 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           NULL, rw_ready));
   g_object_class_install_property (gobject_class, PROP_IV,
       g_param_spec_string ("iv", "IV",
-          "32 hex digits. Without mode, gst-plugins-bad's meaning: the "
+          "32 hex digits, used by ctr and cbc only (ecb and gcm refuse it). "
+          "Without mode, gst-plugins-bad's meaning: the "
           "AES-CBC IV (setting it selects CBC). With mode=ctr: the initial "
           "counter block of raw CTR without header, identical to openssl "
           "enc (unset: a random IV per start, in a stream header); never "

@@ -46,6 +46,18 @@ class PluginRegistration(TempDirTestCase):
                         "application/x-aes-encrypted"):
             self.assertRegex(out, r"\n\s+%s: " % re.escape(feature))
 
+    def test_property_blurbs_list_every_mode_and_which_use_iv(self):
+        out = subprocess.run(["gst-inspect-1.0", "aesdec"], capture_output=True,
+                             text=True, timeout=120).stdout
+        mode = out[out.index("  mode "):]
+        mode = mode[:mode.index("\n  ", 10)]
+        for m in ("ctr", "gcm", "cbc", "ecb"):
+            self.assertIn(m + " (", mode)
+        iv = out[out.index("  iv "):]
+        iv = iv[:iv.index("\n  ", 10)]
+        self.assertIn("used by ctr and cbc only", iv)
+        self.assertIn("request-key", out)
+
     def test_aliases_are_ours_even_where_gst_plugins_bad_wins(self):
         env = bad_wins_env(self.tmp)
         self.assertTrue(element_filename(env, "aesenc").endswith("/libgstaes.so"))
