@@ -99,8 +99,8 @@ def gst_launch(pipeline, check=True, timeout=60, verbose=False, attempts=3):
                                                        pipeline, proc.stdout))
     if check and proc.returncode != 0:
         raise AssertionError("pipeline failed (%d): %s\n%s" %
-                             (returncode, pipeline, result.stdout))
-    return result
+                             (proc.returncode, pipeline, proc.stdout))
+    return proc
 
 
 def openssl_enc(cipher, key, iv, data, decrypt=False, nopad=False):

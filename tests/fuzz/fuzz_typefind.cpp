@@ -55,8 +55,9 @@ extern "C" int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   fuzz::init_gstreamer ();
-  factory = GST_TYPE_FIND_FACTORY (gst_registry_find_feature (
-      gst_registry_get (), "aesstream", GST_TYPE_TYPE_FIND_FACTORY));
+  factory
+      = GST_TYPE_FIND_FACTORY (gst_registry_find_feature (gst_registry_get (),
+          "application/x-aes-encrypted", GST_TYPE_TYPE_FIND_FACTORY));
   if (factory == nullptr)
     abort ();
   return 0;
