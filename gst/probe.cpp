@@ -120,6 +120,8 @@ probe_stream (
     const uint8_t *data, size_t n, StreamInfo *info, std::string *error)
 {
   const size_t magic = n < 4 ? n : 4;
+  if (n == 0) /* an empty buffer may be NULL: nothing to compare yet */
+    return ProbeResult::kNeedMore;
   if (std::memcmp (data, format::kStreamMagic.data (), magic) == 0)
     return n < 4 ? ProbeResult::kNeedMore : probe_aess (data, n, info, error);
   // "Ag" followed by version 01: anything else after "Ag" is not ours (a
