@@ -59,8 +59,6 @@ SecureBytes::clear ()
   bytes_.shrink_to_fit ();
 }
 
-namespace {
-
 int
 hex_value (char c)
 {
@@ -72,6 +70,8 @@ hex_value (char c)
     return c - 'A' + 10;
   return -1;
 }
+
+namespace {
 
 std::string
 describe_lengths (const std::vector<size_t> &lengths)

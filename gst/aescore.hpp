@@ -62,6 +62,8 @@ bool read_key_file (
 bool parse_iv_hex (std::string_view text, std::array<uint8_t, kBlockSize> *out,
     std::string *error);
 std::string to_hex (const uint8_t *data, size_t n);
+// The value of one hex digit (either case), or -1.
+int hex_value (char c);
 
 // The key id of a key (docs/format.md): the first 16 bytes of
 // HMAC-SHA256(key, ASCII "aesstream key id"). Self-describing formats carry

@@ -66,18 +66,6 @@ trim (std::string_view s)
   return s;
 }
 
-int
-hex_digit (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
 
 bool
@@ -219,7 +207,7 @@ parse_key_id_hex (std::string_view text, KeyId *out)
     return false;
   KeyId id{};
   for (size_t i = 0; i < id.size (); i++) {
-    int hi = hex_digit (text[2 * i]), lo = hex_digit (text[2 * i + 1]);
+    int hi = hex_value (text[2 * i]), lo = hex_value (text[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return false;
     id[i] = static_cast<uint8_t> (hi << 4 | lo);
