@@ -1,0 +1,189 @@
+"""Seeking in encrypted files, the way players meet it: decodebin over
+`filesrc ! aesdec` (pull: aesdec serves getrange) and over
+`filesrc ! queue ! aesdec` (push: demuxers seek upstream in BYTES). Every
+answer is compared with the same pipeline over the unencrypted file: the
+first decoded frame after each flushing seek (timestamp and bytes), the
+duration, and the frames of a play to the end."""
+import unittest
+
+from gi.repository import Gst
+
+from mediatest import CONFIGS, KEY, Player, PipelineError, fixtures
+
+# Seek targets in seconds: forward, backward, between key frames, the start,
+# near the end.
+POSITIONS = [1.0, 3.2, 0.4, 2.55, 4.6, 0.0, 1.7]
+SCRUB = [0.1 + 0.3 * i for i in range(16)]
+
+MEDIA = {
+    "mkv": lambda f: f.vp8_mkv(),
+    "webm": lambda f: f.vp8_webm(),
+    "mp4": lambda f: f.h264_mp4(),
+}
+SCHEDULING = {"pull": "", "push": " ! queue"}
+
+_reference = {}
+
+
+def plain_source(media, sched):
+    return f"filesrc location={MEDIA[media](fixtures())}{SCHEDULING[sched]}"
+
+
+def encrypted_source(media, config, sched):
+    enc = fixtures().encrypted(MEDIA[media](fixtures()), config)
+    return (f"filesrc location={enc}{SCHEDULING[sched]} ! "
+            f"aesdec name=dec {CONFIGS[config]}")
+
+
+def seek_all(source, positions, flags=Gst.SeekFlags.ACCURATE):
+    with Player(source) as p:
+        first = p.pause()
+        frames = [p.seek(pos, flags) for pos in positions]
+        return {"first": first, "duration": p.duration(), "seeks": frames}
+
+
+def reference(kind, media, sched, *args):
+    key = (kind, media, sched) + args
+    if key not in _reference:
+        _reference[key] = kind(plain_source(media, sched), *args)
+    return _reference[key]
+
+
+def scrub(source):
+    """Many key-unit seeks in PAUSED, each waited for, then a burst of
+    seeks sent without waiting (as a dragged slider does): the frame shown
+    at the end is the last target's."""
+    with Player(source) as p:
+        p.pause()
+        waited = [p.seek(pos, Gst.SeekFlags.KEY_UNIT) for pos in SCRUB]
+        for pos in reversed(SCRUB):
+            if not p.pipeline.seek_simple(Gst.Format.TIME,
+                                          Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT,
+                                          int(pos * Gst.SECOND)):
+                raise PipelineError(f"scrub seek to {pos} refused")
+        # The last seek's preroll is what the user sees.
+        p.set_state(Gst.State.PAUSED)
+        return {"waited": waited, "last": p.preroll()}
+
+
+def play_from(source, pos):
+    with Player(source) as p:
+        p.pause()
+        p.seek(pos)
+        return p.play_to_eos()
+
+
+def state_changes(source):
+    """Intensive state changes with seeks in between; the frames seen at
+    each step, which must be the plain file's."""
+    seen = []
+    with Player(source) as p:
+        for round_ in range(4):
+            seen.append(p.pause())
+            seen.append(p.seek(0.5 + round_))
+            p.set_state(Gst.State.PLAYING)
+            p.set_state(Gst.State.PAUSED)
+            seen.append(p.seek(3.0 - 0.5 * round_))
+            p.set_state(Gst.State.READY if round_ % 2 else Gst.State.NULL)
+        frames = p.play_to_eos()
+        seen.append(len(frames))
+        seen.append(frames[-1])
+    return seen
+
+
+class Seeking(unittest.TestCase):
+    maxDiff = None
+
+    def check_seeks(self, media, config, sched):
+        got = seek_all(encrypted_source(media, config, sched), POSITIONS)
+        want = reference(seek_all, media, sched, tuple(POSITIONS))
+        self.assertEqual(got["duration"], want["duration"])
+        self.assertEqual(got["first"], want["first"])
+        self.assertEqual(got["seeks"], want["seeks"])
+
+
+def _add(name, fn):
+    fn.__name__ = name
+    setattr(Seeking, name, fn)
+
+
+for _media in MEDIA:
+    for _config in CONFIGS:
+        for _sched in SCHEDULING:
+            def _t(self, m=_media, c=_config, s=_sched):
+                self.check_seeks(m, c, s)
+            _add(f"test_accurate_seeks_{_media}_{_config.replace('-', '_')}_{_sched}", _t)
+
+for _media in ("mkv", "mp4"):
+    for _sched in SCHEDULING:
+        def _scrub(self, m=_media, s=_sched):
+            self.assertEqual(scrub(encrypted_source(m, "ctr-header", s)),
+                             reference(scrub, m, s))
+        _add(f"test_scrub_{_media}_{_sched}", _scrub)
+
+        def _play(self, m=_media, s=_sched):
+            got = play_from(encrypted_source(m, "ctr-header", s), 2.0)
+            self.assertGreater(len(got), 10)
+            self.assertEqual(got, reference(play_from, m, s, 2.0))
+        _add(f"test_play_to_end_after_seek_{_media}_{_sched}", _play)
+
+        def _states(self, m=_media, s=_sched):
+            self.assertEqual(state_changes(encrypted_source(m, "ctr-header", s)),
+                             reference(state_changes, m, s))
+        _add(f"test_intensive_state_changes_{_media}_{_sched}", _states)
+
+
+class Unseekable(unittest.TestCase):
+    """GCM records and CBC with per-buffer padding cannot be entered at an
+    offset: aesdec says so to the seeking query, and a seek is refused with
+    a message that names the mode, not the input."""
+
+    UNSEEKABLE = {
+        "gcm": f"mode=gcm key={KEY}",
+        "cbc-per-buffer": f"mode=cbc iv={CONFIGS['cbc'].split('iv=')[1].split()[0]} "
+                          f"key={KEY}",
+    }
+
+    def encrypted(self, name):
+        f = fixtures()
+        return f._make(f"vp8.mkv.{name}.aes",
+                       f"filesrc location={f.vp8_mkv()} ! aesenc {self.UNSEEKABLE[name]} "
+                       "! filesink location={out}")
+
+    def check(self, name, sched):
+        src = (f"filesrc location={self.encrypted(name)}{SCHEDULING[sched]} ! "
+               f"aesdec name=dec {self.UNSEEKABLE[name]}")
+        with Player(src) as p:
+            first = p.pause()
+            self.assertEqual(first, reference(seek_all, "mkv", sched, tuple())["first"])
+            q = Gst.Query.new_seeking(Gst.Format.BYTES)
+            dec = p.pipeline.get_by_name("dec")
+            self.assertTrue(dec.get_static_pad("src").query(q))
+            self.assertFalse(q.parse_seeking()[1], "aesdec claims to be seekable")
+            self.assertFalse(p.pipeline.seek_simple(
+                Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE,
+                2 * Gst.SECOND))
+            # A byte seek reaching aesdec itself (as a demuxer would send
+            # it) is refused with a warning that says why.
+            self.assertFalse(dec.get_static_pad("src").send_event(Gst.Event.new_seek(
+                1.0, Gst.Format.BYTES, Gst.SeekFlags.FLUSH, Gst.SeekType.SET, 4096,
+                Gst.SeekType.NONE, -1)))
+            # It still plays from where it is to the end.
+            frames = p.play_to_eos()
+            self.assertEqual(len(frames), 150)
+            text = " ".join(p.warnings)
+            self.assertIn("cannot seek", text)
+            self.assertIn("mode=gcm" if name == "gcm" else "per-buffer-padding", text)
+
+    def test_gcm_refuses_seeks_pull(self):
+        self.check("gcm", "pull")
+
+    def test_gcm_refuses_seeks_push(self):
+        self.check("gcm", "push")
+
+    def test_cbc_per_buffer_padding_refuses_seeks_push(self):
+        self.check("cbc-per-buffer", "push")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
