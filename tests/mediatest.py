@@ -190,9 +190,19 @@ class Player:
     def __init__(self, source, timeout=30):
         self.timeout = timeout
         self.pipeline = Gst.parse_launch(
-            f"{source} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! "
-            "appsink name=sink sync=false max-buffers=1")
+            f"{source} ! decodebin name=decodebin videoconvert name=convert ! "
+            "video/x-raw,format=I420 ! appsink name=sink sync=false max-buffers=1")
         self.sink = self.pipeline.get_by_name("sink")
+        # Linked by hand on every pad-added: gst_parse_launch's delayed link
+        # happens once, and decodebin makes new pads after READY or NULL.
+        convert = self.pipeline.get_by_name("convert").get_static_pad("sink")
+
+        def on_pad(_bin, pad):
+            caps = pad.get_current_caps() or pad.query_caps(None)
+            if caps.to_string().startswith("video/") and not convert.is_linked():
+                pad.link(convert)
+
+        self.pipeline.get_by_name("decodebin").connect("pad-added", on_pad)
         self.bus = self.pipeline.get_bus()
         self.warnings = []
 
@@ -224,6 +234,17 @@ class Player:
                     continue
             return msg
 
+    def collect_warnings(self):
+        """Empties the bus: returns all warnings so far, raises on an error."""
+        while True:
+            msg = self.bus.pop()
+            if msg is None:
+                return self.warnings
+            if msg.type == Gst.MessageType.WARNING:
+                self.warnings.append(format_error(msg))
+            elif msg.type == Gst.MessageType.ERROR:
+                raise PipelineError(format_error(msg))
+
     def set_state(self, state):
         ret = self.pipeline.set_state(state)
         if ret == Gst.StateChangeReturn.FAILURE:
@@ -234,9 +255,9 @@ class Player:
             if ret != Gst.StateChangeReturn.SUCCESS:
                 msg = self.bus.pop_filtered(Gst.MessageType.ERROR)
                 raise PipelineError(format_error(msg) if msg else f"no {state} ({ret})")
-        # Drop the ASYNC_DONE of this state change: seeks wait for their own.
-        while self.bus.pop_filtered(Gst.MessageType.ASYNC_DONE):
-            pass
+        # Drop the ASYNC_DONE of this state change (seeks wait for their
+        # own), keeping warnings; pop_filtered() would discard them too.
+        self.collect_warnings()
 
     def pause(self):
         self.set_state(Gst.State.PAUSED)

@@ -1,0 +1,140 @@
+// Random access for the elements: what aesenc does when a muxer rewrites
+// earlier bytes, and how aesdec seeks (push mode: byte seeks and queries
+// translated; pull mode: getrange served from the translated ciphertext
+// range). GStreamer glue only: every offset and every "can this mode do it"
+// comes from the codec (codec.hpp), so any positionable StreamCodec (CTR,
+// ECB, CBC, gcm-file) plugs in without a switch on the mode here.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "codec.hpp"
+
+namespace aesstream {
+
+// Builds a fresh stream codec from the element's settings snapshot, the
+// same configuration as the element's own codec. Returns null and sets the
+// problem for modes without a stream codec (mode=gcm records).
+using StreamCodecFactory
+    = std::function<std::unique_ptr<StreamCodec> (Problem *)>;
+
+// The user-facing list of what can record through a rewriting muxer; used
+// in errors and warnings (docs/recording.md has the table).
+extern const char kRewriteAdvice[];
+
+// aesenc: follows BYTES segments that jump (a muxer patching what it wrote).
+// Owned by the element's stream state; everything runs in the streaming
+// thread except seeking_query(), which only reads the snapshot it was
+// given at start.
+class EncoderRewrites {
+public:
+  void start (bool can_seek) { can_seek_ = can_seek, reset (); }
+  void reset ()
+  {
+    position_ = 0;
+    started_ = false;
+    warned_ = false;
+  }
+
+  // Every buffer's plaintext size, before it is encrypted.
+  void consumed (size_t n) { position_ += n; }
+
+  // A SEGMENT event from upstream. Returns the event to push downstream
+  // (the same one, or a copy shifted to stream offsets), or null after
+  // posting an error (the codec cannot encrypt at that offset).
+  GstEvent *segment (GstElement *element, GstEvent *event, StreamCodec *codec,
+      bool prefix_sent);
+
+  // The SEEKING query from upstream (a muxer asking whether it may rewrite).
+  // Returns false when the query should be forwarded unchanged.
+  bool seeking_query (GstElement *element, GstPad *srcpad, GstQuery *query);
+
+private:
+  uint64_t position_ = 0; // plaintext offset of the next input byte
+  bool started_ = false;  // a BYTES segment was seen
+  bool can_seek_ = false;
+  bool warned_ = false;
+};
+
+// aesdec: byte seeks, queries and pull mode.
+class DecoderRandomAccess {
+public:
+  // Once, at instance init. `factory` builds from the element's current
+  // settings (the SCHEDULING query comes before start) and may make null
+  // codecs (no random access in this mode).
+  void init (GstElement *element, GstPad *sinkpad, GstPad *srcpad,
+      StreamCodecFactory factory);
+  // At start (READY->PAUSED, or pull activation) and stop.
+  void start ();
+  void stop ();
+
+  // -- push mode --------------------------------------------------------
+  // The map codec learns the stream's prefix (header, serialized IV) from
+  // the same bytes as the element's codec, so that seeks can be translated
+  // in the application's thread without touching the streaming codec.
+  bool wants_prefix () const { return prefix_wanted_; }
+  void feed_prefix (const uint8_t *data, size_t n);
+  // A SEEK event on the src pad. Returns true if handled (result in *ok).
+  bool src_event (GstEvent *event, gboolean *ok);
+  // A query on the src pad. Returns true if answered here.
+  bool src_query (GstQuery *query, gboolean *ok);
+  // A SEGMENT event from upstream: positions the streaming codec and
+  // returns the plaintext segment to push, or null after posting an error.
+  GstEvent *segment (GstEvent *event, StreamCodec *codec);
+  // Plaintext offset of the next output byte in push mode.
+  uint64_t position () const { return position_; }
+  void advance (size_t n) { position_ += n; }
+
+  // -- pull mode --------------------------------------------------------
+  // Whether this configuration can serve getrange (asked by the
+  // SCHEDULING query before activation).
+  bool can_seek () const;
+  GstFlowReturn getrange (uint64_t offset, guint length, GstBuffer **buffer);
+
+private:
+  struct Pending
+  {
+    bool active = false;
+    uint64_t target = 0;      // plaintext offset asked for
+    uint64_t input = 0;       // stream offset asked of upstream
+    int64_t stop = -1;        // plaintext stop, -1 = none
+  };
+
+  bool map_ready_locked ();
+  bool upstream_size (uint64_t *size);
+  bool plain_size_locked (StreamCodec &codec, uint64_t *size, Problem *p);
+  uint64_t plain_for_stream (const StreamCodec &codec, uint64_t offset) const;
+  GstFlowReturn pull_codec_locked (Problem *p);
+  GstFlowReturn decode_range (StreamCodec &codec, uint64_t offset,
+      uint64_t length, GstBuffer **buffer, Problem *p);
+  void refuse (const std::string &why);
+
+  GstElement *element_ = nullptr;
+  GstPad *sinkpad_ = nullptr;
+  GstPad *srcpad_ = nullptr;
+  StreamCodecFactory factory_;
+
+  // Push mode: the map codec (seek arithmetic, behind map_lock_) and what
+  // the streaming thread keeps.
+  std::mutex map_lock_;
+  std::unique_ptr<StreamCodec> map_;
+  Problem map_problem_;
+  bool can_seek_ = false;
+  bool prefix_wanted_ = false;
+  uint64_t prefix_fed_ = 0;
+  Pending pending_;
+  uint64_t position_ = 0;
+
+  // Pull mode: a codec of its own, positioned for every request.
+  std::mutex pull_lock_;
+  std::unique_ptr<StreamCodec> pull_;
+  uint64_t stream_size_ = 0;
+  uint64_t plain_size_ = 0;
+};
+
+} // namespace aesstream
