@@ -32,6 +32,7 @@ CONFIGS = {
     "ctr-iv-wrap": f"mode=ctr iv={WRAP_IV} key={KEY}",
     "ecb": f"mode=ecb key={KEY}",
     "cbc": f"mode=cbc iv={IV} per-buffer-padding=false key={KEY}",
+    "cbc-siv": f"mode=cbc iv={IV} serialize-iv=true per-buffer-padding=false key={KEY}",
 }
 
 
@@ -168,8 +169,12 @@ def decrypt_reference(data, config):
                        initial_value=bytes.fromhex(iv)).decrypt(data)
     if config == "ecb":
         return AES.new(key, AES.MODE_ECB).decrypt(data)  # keeps zero padding
-    if config == "cbc":
-        plain = AES.new(key, AES.MODE_CBC, iv=bytes.fromhex(IV)).decrypt(data)
+    if config in ("cbc", "cbc-siv"):
+        if config == "cbc-siv":
+            iv, data = data[:16], data[16:]
+        else:
+            iv = bytes.fromhex(IV)
+        plain = AES.new(key, AES.MODE_CBC, iv=iv).decrypt(data)
         pad = plain[-1]
         if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
             raise ValueError("bad PKCS#7 padding")

@@ -133,6 +133,101 @@ class Recording(unittest.TestCase):
                 self.assertEqual(dec[len(plain):], b"\0" * (len(dec) - len(plain)))
 
 
+class Rewrites(unittest.TestCase):
+    """aesenc alone, fed by a pad of the test's as a muxer would feed it:
+    data from 0, then a BYTES segment back to an earlier offset. Expected
+    bytes come from pycryptodome."""
+
+    def feed(self, props, plan):
+        """plan: list of ("segment", start) / ("data", bytes). Returns the
+        segments seen downstream, the bytes written at each offset (as a
+        filesink would), and the bus error, if any."""
+        from gi.repository import Gst
+        pipeline = Gst.parse_launch(f"aesenc name=enc {props} ! appsink name=sink sync=false")
+        enc, sink = pipeline.get_by_name("enc"), pipeline.get_by_name("sink")
+        src = Gst.Pad.new("src", Gst.PadDirection.SRC)
+        src.link(enc.get_static_pad("sink"))
+        segments, file = [], bytearray()
+        where = [0]
+
+        def probe(_pad, info):
+            ev = info.get_event()
+            if ev.type == Gst.EventType.SEGMENT:
+                seg = ev.parse_segment()
+                segments.append(seg.start)
+                where[0] = seg.start
+            return Gst.PadProbeReturn.OK
+
+        enc.get_static_pad("src").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, probe)
+
+        def on_sample(appsink):
+            buf = appsink.emit("pull-sample").get_buffer()
+            data = buf.extract_dup(0, buf.get_size())
+            end = where[0] + len(data)
+            if len(file) < end:
+                file.extend(b"\0" * (end - len(file)))
+            file[where[0]:end] = data
+            where[0] = end
+            return Gst.FlowReturn.OK
+
+        sink.set_property("emit-signals", True)
+        sink.connect("new-sample", on_sample)
+        pipeline.set_state(Gst.State.PLAYING)
+        src.set_active(True)
+        src.push_event(Gst.Event.new_stream_start("rewrites"))
+        error = None
+        for kind, value in plan:
+            if kind == "segment":
+                seg = Gst.Segment()
+                seg.init(Gst.Format.BYTES)
+                seg.start = seg.position = seg.time = value
+                if not src.push_event(Gst.Event.new_segment(seg)):
+                    break
+            else:
+                if src.push(Gst.Buffer.new_wrapped(value)) != Gst.FlowReturn.OK:
+                    break
+        else:
+            src.push_event(Gst.Event.new_eos())
+            pipeline.get_bus().timed_pop_filtered(10 * Gst.SECOND, Gst.MessageType.EOS)
+        msg = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
+        if msg:
+            error = msg.parse_error()[0].message
+        pipeline.set_state(Gst.State.NULL)
+        return segments, bytes(file), error
+
+    def test_ctr_patch_is_encrypted_at_its_offset_and_shifted_by_the_header(self):
+        from mediatest import decrypt_reference
+        body = bytes(range(256)) * 40
+        patch = b"PATCHED!" * 5
+        plan = [("segment", 0), ("data", body[:5000]), ("data", body[5000:]),
+                ("segment", 1003), ("data", patch), ("segment", len(body)),
+                ("data", b"tail")]
+        want = bytearray(body + b"tail")
+        want[1003:1003 + len(patch)] = patch
+        for config, shift in (("ctr-header", 32), ("ctr-iv", 0)):
+            with self.subTest(config=config):
+                segments, file, error = self.feed(CONFIGS[config], plan)
+                self.assertIsNone(error)
+                self.assertEqual(segments, [0, 1003 + shift, len(body) + shift])
+                self.assertEqual(decrypt_reference(file, config), bytes(want))
+
+    def test_block_modes_refuse_a_rewrite_and_say_what_works(self):
+        plan = [("segment", 0), ("data", b"x" * 4096), ("segment", 16), ("data", b"y" * 16)]
+        for config in ("ecb", "cbc"):
+            with self.subTest(config=config):
+                _, _, error = self.feed(CONFIGS[config], plan)
+                self.assertIsNotNone(error)
+                self.assertIn("cannot encrypt what the muxer rewrites at byte 16", error)
+                self.assertIn("mode=ctr", error)
+                self.assertIn("streamable=true", error)
+
+    def test_a_segment_where_the_stream_already_is_is_not_a_rewrite(self):
+        plan = [("segment", 0), ("data", b"x" * 4096), ("segment", 4096), ("data", b"y" * 16)]
+        _, file, error = self.feed(CONFIGS["ecb"], plan)
+        self.assertIsNone(error)
+        self.assertEqual(decrypt_reference(file, "ecb")[:4112], b"x" * 4096 + b"y" * 16)
+
+
 for _muxer in MUXERS:
     for _config in RECORD_CONFIGS:
         def _t(self, m=_muxer, c=_config):
