@@ -134,6 +134,8 @@ DecoderRandomAccess::start ()
     prefix_fed_ = 0;
     pending_ = Pending ();
     position_ = 0;
+    input_pos_ = 0;
+    input_size_ = -1;
   }
   std::lock_guard<std::mutex> lock (pull_lock_);
   pull_.reset ();
@@ -146,7 +148,8 @@ DecoderRandomAccess::stop ()
   {
     std::lock_guard<std::mutex> lock (map_lock_);
     map_.reset ();
-    can_seek_ = prefix_wanted_ = false;
+    can_seek_ = false;
+    prefix_wanted_ = false;
     pending_ = Pending ();
   }
   std::lock_guard<std::mutex> lock (pull_lock_);
@@ -307,6 +310,7 @@ DecoderRandomAccess::segment (GstEvent *event, StreamCodec *codec)
         prefix_fed_ = 0;
       }
       position_ = 0;
+      input_from (0);
       return event;
     } else if (!map_ || !can_seek_ || prefix_wanted_) {
       why = "upstream moved to a byte offset that this stream cannot be "
@@ -337,11 +341,20 @@ DecoderRandomAccess::segment (GstEvent *event, StreamCodec *codec)
     return nullptr;
   }
   position_ = target;
+  input_from (s);
   GST_DEBUG_OBJECT (element_,
       "restarted at plaintext %" G_GUINT64_FORMAT " (stream %" G_GUINT64_FORMAT
       ")",
       target, s);
   return moved_segment (event, seg, target, stop);
+}
+
+void
+DecoderRandomAccess::input_from (uint64_t offset)
+{
+  input_pos_ = offset;
+  uint64_t size;
+  input_size_ = upstream_size (&size) ? static_cast<int64_t> (size) : -1;
 }
 
 bool
@@ -420,21 +433,25 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
       if (!upstream_size (&size))
         return true;
       std::lock_guard<std::mutex> lock (map_lock_);
-      if (map_) {
+      if (map_ && can_seek_ && !prefix_wanted_) {
+        // Exact where the size alone tells. CBC's padding (1 to 16 bytes)
+        // is known at the end only, which push mode cannot read ahead of
+        // time: the answer is then the largest possible size, because
+        // demuxers (matroskademux) refuse to seek without one and a hint
+        // a few bytes too large costs them nothing.
         auto plain = map_->plain_size (size);
-        if (plain) {
-          gst_query_set_duration (query, GST_FORMAT_BYTES, *plain);
-          *ok = TRUE;
-        }
+        gst_query_set_duration (query, GST_FORMAT_BYTES,
+            plain ? *plain : plain_for_stream (*map_, size));
+        *ok = TRUE;
       }
-      return true; // unknown (CBC's padding, GCM records): not the input's
+      return true; // unknown (GCM records): not the input's size either
     }
     case GST_QUERY_POSITION: {
       GstFormat format;
       gst_query_parse_position (query, &format, nullptr);
       if (format != GST_FORMAT_BYTES)
         return false;
-      gst_query_set_position (query, GST_FORMAT_BYTES, position_);
+      gst_query_set_position (query, GST_FORMAT_BYTES, position ());
       *ok = GST_PAD_MODE (srcpad_) == GST_PAD_MODE_PUSH;
       return true;
     }

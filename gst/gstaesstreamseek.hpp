@@ -8,6 +8,7 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -77,7 +78,10 @@ public:
   // The map codec learns the stream's prefix (header, serialized IV) from
   // the same bytes as the element's codec, so that seeks can be translated
   // in the application's thread without touching the streaming codec.
-  bool wants_prefix () const { return prefix_wanted_; }
+  bool wants_prefix () const
+  {
+    return prefix_wanted_.load (std::memory_order_relaxed);
+  }
   void feed_prefix (const uint8_t *data, size_t n);
   // A SEEK event on the src pad. Returns true if handled (result in *ok).
   bool src_event (GstEvent *event, gboolean *ok);
@@ -87,8 +91,28 @@ public:
   // returns the plaintext segment to push, or null after posting an error.
   GstEvent *segment (GstEvent *event, StreamCodec *codec);
   // Plaintext offset of the next output byte in push mode.
-  uint64_t position () const { return position_; }
-  void advance (size_t n) { position_ += n; }
+  // (Written by the streaming thread only; relaxed atomics so that the
+  // POSITION query may read it from another thread: plain moves on x86.)
+  uint64_t position () const
+  {
+    return position_.load (std::memory_order_relaxed);
+  }
+  void advance (size_t n)
+  {
+    position_.store (position () + n, std::memory_order_relaxed);
+  }
+  // Every input buffer's size; true when it ends the encrypted input (its
+  // size is known from upstream). The element then finishes its codec
+  // right away instead of at EOS: a block mode holds its last block back
+  // until the end, and a demuxer that seeks when it sees those last bytes
+  // (matroskademux after reading the cues) must see them while the buffer
+  // is pushed, not while EOS is (a seek from inside EOS handling leaves
+  // an upstream queue paused).
+  bool input_ends (size_t n)
+  {
+    input_pos_ += n;
+    return input_size_ >= 0 && input_pos_ >= static_cast<uint64_t> (input_size_);
+  }
 
   // -- pull mode --------------------------------------------------------
   // Whether this configuration can serve getrange (asked by the
@@ -125,10 +149,13 @@ private:
   std::unique_ptr<StreamCodec> map_;
   Problem map_problem_;
   bool can_seek_ = false;
-  bool prefix_wanted_ = false;
+  std::atomic<bool> prefix_wanted_{false};
   uint64_t prefix_fed_ = 0;
   Pending pending_;
-  uint64_t position_ = 0;
+  std::atomic<uint64_t> position_{0};
+  uint64_t input_pos_ = 0;  // stream offset of the next input byte
+  int64_t input_size_ = -1; // size of the encrypted input, -1 unknown
+  void input_from (uint64_t offset);
 
   // Pull mode: a codec of its own, positioned for every request.
   std::mutex pull_lock_;
