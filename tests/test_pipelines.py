@@ -92,7 +92,7 @@ class EndToEnd(TempDirTestCase):
     def test_encrypting_while_muxing_in_one_pipeline(self):
         enc, dec = self.path("live.aes"), self.path("live.mkv")
         gst_launch("videotestsrc num-buffers=30 ! vp8enc deadline=1 ! matroskamux "
-                   f"streamable=true ! aesenc key={KEY} ! filesink location={enc}")
+                   f"! aesenc key={KEY} ! filesink location={enc}")
         gst_launch(f"filesrc location={enc} ! aesdec key={KEY} ! "
                    f"filesink location={dec}")
         gst_launch(f"filesrc location={dec} ! matroskademux ! vp8dec ! fakesink")
