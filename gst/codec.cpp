@@ -232,6 +232,8 @@ public:
                                           : restart_failed ();
   }
 
+  bool can_seek () const override { return true; }
+
   Problem seek (uint64_t plain, Position *at) override
   {
     if (!iv_known_)
@@ -428,6 +430,8 @@ public:
     return cipher_->restart (nullptr) ? Problem::none () : restart_failed ();
   }
 
+  bool can_seek () const override { return !encrypting (); }
+
   Problem seek (uint64_t plain, Position *at) override
   {
     if (encrypting ())
@@ -529,6 +533,8 @@ public:
     return cipher_->restart (iv_.data ()) ? Problem::none ()
                                           : restart_failed ();
   }
+
+  bool can_seek () const override { return !encrypting () && !per_chunk_; }
 
   Problem seek (uint64_t plain, Position *at) override
   {

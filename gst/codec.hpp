@@ -151,6 +151,11 @@ public:
   // and drops the extra output itself. Codecs that cannot be positioned
   // return kUnsupported with a message that says why.
   virtual Problem seek (uint64_t plain, Position *at);
+  // Whether seek() can succeed in this configuration at all, asked before
+  // any input (an element offering pull mode, a muxer asking whether it may
+  // rewrite). A CTR decoder with a header can, though it seeks only once
+  // the header is read.
+  virtual bool can_seek () const { return false; }
 
   // Stream offset of plaintext byte `plain` (prefix + plain for the
   // length-preserving layouts of CTR, ECB and CBC).

@@ -310,9 +310,11 @@ TEST (Codecs, header_stream_decoder_positions_after_the_header)
   Codec dec = make (config (Mode::kCtr, false, key, nullptr));
   EXPECT_EQ (feed (*dec.stream, stream, 3, 40), plain);
 
-  // A decoder cannot be positioned before it knows the IV...
+  // A decoder cannot be positioned before it knows the IV (though it says
+  // it can seek, so that an element offers random access up front)...
   Codec blind = make (config (Mode::kCtr, false, key, nullptr));
   Position at;
+  EXPECT_TRUE (blind.stream->can_seek ());
   EXPECT_EQ (blind.stream->seek (5, &at).kind, Problem::Kind::kUnsupported);
 
   // ...but it can once the header was peeked (pull mode, format detection).
@@ -434,6 +436,7 @@ TEST (Codecs, modes_that_cannot_be_positioned_say_why)
   Position at;
   CodecConfig per_chunk = config (Mode::kCbc, false, key, kCbcIv);
   per_chunk.per_buffer_padding = true;
+  EXPECT_FALSE (make (per_chunk).stream->can_seek ());
   Problem p = make (per_chunk).stream->seek (16, &at);
   EXPECT_EQ (p.kind, Problem::Kind::kUnsupported);
   EXPECT_NE (p.message.find ("per-buffer-padding"), std::string::npos);
@@ -444,6 +447,17 @@ TEST (Codecs, modes_that_cannot_be_positioned_say_why)
                  .stream->seek (16, &at)
                  .kind,
       Problem::Kind::kUnsupported);
+  EXPECT_FALSE (
+      make (config (Mode::kCbc, true, key, kCbcIv)).stream->can_seek ());
+  EXPECT_FALSE (
+      make (config (Mode::kEcb, true, key, nullptr)).stream->can_seek ());
+  // ...and those that can, say so.
+  EXPECT_TRUE (
+      make (config (Mode::kEcb, false, key, nullptr)).stream->can_seek ());
+  EXPECT_TRUE (
+      make (config (Mode::kCbc, false, key, kCbcIv)).stream->can_seek ());
+  EXPECT_TRUE (
+      make (config (Mode::kCtr, true, key, kCbcIv)).stream->can_seek ());
   // GCM records are not a byte stream at all.
   Codec gcm = make (config (Mode::kGcm, false, key, nullptr));
   EXPECT_FALSE (gcm.stream);
