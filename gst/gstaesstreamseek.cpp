@@ -20,8 +20,8 @@ namespace {
 
 // A copy of `seg` moved to `start` (position and time follow), with `stop`.
 GstEvent *
-moved_segment (GstEvent *event, const GstSegment *seg, uint64_t start,
-    int64_t stop)
+moved_segment (
+    GstEvent *event, const GstSegment *seg, uint64_t start, int64_t stop)
 {
   GstSegment moved;
   gst_segment_copy_into (seg, &moved);
@@ -42,8 +42,8 @@ moved_segment (GstEvent *event, const GstSegment *seg, uint64_t start,
 // aesenc
 
 GstEvent *
-EncoderRewrites::segment (GstElement *element, GstEvent *event,
-    StreamCodec *codec, bool prefix_sent)
+EncoderRewrites::segment (
+    GstElement *element, GstEvent *event, StreamCodec *codec, bool prefix_sent)
 {
   const GstSegment *seg;
   gst_event_parse_segment (event, &seg);
@@ -70,8 +70,8 @@ EncoderRewrites::segment (GstElement *element, GstEvent *event,
          " (after %" G_GUINT64_FORMAT " bytes): %s. %s",
             GST_ELEMENT_NAME (element), start, position_, p.message.c_str (),
             kRewriteAdvice),
-        ("BYTES segment start %" G_GUINT64_FORMAT ", stream position %"
-         G_GUINT64_FORMAT,
+        ("BYTES segment start %" G_GUINT64_FORMAT
+         ", stream position %" G_GUINT64_FORMAT,
             start, position_));
     gst_event_unref (event);
     return nullptr;
@@ -113,8 +113,8 @@ EncoderRewrites::seeking_query (
 // aesdec
 
 void
-DecoderRandomAccess::init (GstElement *element, GstPad *sinkpad,
-    GstPad *srcpad, StreamCodecFactory factory)
+DecoderRandomAccess::init (GstElement *element, GstPad *sinkpad, GstPad *srcpad,
+    StreamCodecFactory factory)
 {
   element_ = element;
   sinkpad_ = sinkpad;
@@ -251,8 +251,7 @@ DecoderRandomAccess::src_event (GstEvent *event, gboolean *ok)
         pending_.active = true;
         pending_.target = static_cast<uint64_t> (start);
         pending_.input = at.input;
-        pending_.stop
-            = stop_type == GST_SEEK_TYPE_SET && stop >= 0 ? stop : -1;
+        pending_.stop = stop_type == GST_SEEK_TYPE_SET && stop >= 0 ? stop : -1;
         // The stop is applied to the plaintext segment downstream; upstream
         // reads on to its end (a block mode may need the block after it).
         up = gst_event_new_seek (rate, GST_FORMAT_BYTES, flags,
@@ -260,8 +259,8 @@ DecoderRandomAccess::src_event (GstEvent *event, gboolean *ok)
             GST_SEEK_TYPE_NONE, -1);
         gst_event_set_seqnum (up, gst_event_get_seqnum (event));
         GST_DEBUG_OBJECT (element_,
-            "seek to plaintext %" G_GINT64_FORMAT ": upstream from %"
-            G_GUINT64_FORMAT,
+            "seek to plaintext %" G_GINT64_FORMAT
+            ": upstream from %" G_GUINT64_FORMAT,
             start, at.input);
       }
     }
@@ -398,7 +397,8 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
       gboolean upstream_seekable = FALSE;
       GstQuery *up = gst_query_new_seeking (GST_FORMAT_BYTES);
       if (gst_pad_peer_query (sinkpad_, up))
-        gst_query_parse_seeking (up, nullptr, &upstream_seekable, nullptr, nullptr);
+        gst_query_parse_seeking (
+            up, nullptr, &upstream_seekable, nullptr, nullptr);
       gst_query_unref (up);
       bool seekable;
       {
@@ -409,8 +409,8 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
       gint64 dur;
       if (gst_pad_query_duration (srcpad_, GST_FORMAT_BYTES, &dur))
         end = dur;
-      gst_query_set_seeking (query, GST_FORMAT_BYTES,
-          upstream_seekable && seekable, 0, end);
+      gst_query_set_seeking (
+          query, GST_FORMAT_BYTES, upstream_seekable && seekable, 0, end);
       *ok = TRUE;
       return true;
     }
@@ -555,13 +555,13 @@ DecoderRandomAccess::decode_range (StreamCodec &codec, uint64_t offset,
   // holds the last one back until it knows whether it is the end).
   uint64_t in_pos = at.input;
   uint64_t end = std::min<uint64_t> (offset + length, G_MAXUINT64 / 2);
-  uint64_t in_end = std::min (
-      stream_size_, codec.stream_offset (end) + 2 * kBlockSize);
+  uint64_t in_end
+      = std::min (stream_size_, codec.stream_offset (end) + 2 * kBlockSize);
   std::vector<uint8_t> acc;
   GstBuffer *first = nullptr;
   for (;;) {
-    uint64_t want = std::max<uint64_t> (in_end > in_pos ? in_end - in_pos : 0,
-        in_pos < stream_size_ ? 1 : 0);
+    uint64_t want = std::max<uint64_t> (
+        in_end > in_pos ? in_end - in_pos : 0, in_pos < stream_size_ ? 1 : 0);
     want = std::min<uint64_t> (want, G_MAXUINT32);
     GstBuffer *in = nullptr;
     size_t got = 0;

@@ -111,7 +111,8 @@ public:
   bool input_ends (size_t n)
   {
     input_pos_ += n;
-    return input_size_ >= 0 && input_pos_ >= static_cast<uint64_t> (input_size_);
+    return input_size_ >= 0
+           && input_pos_ >= static_cast<uint64_t> (input_size_);
   }
 
   // -- pull mode --------------------------------------------------------
@@ -124,9 +125,9 @@ private:
   struct Pending
   {
     bool active = false;
-    uint64_t target = 0;      // plaintext offset asked for
-    uint64_t input = 0;       // stream offset asked of upstream
-    int64_t stop = -1;        // plaintext stop, -1 = none
+    uint64_t target = 0; // plaintext offset asked for
+    uint64_t input = 0;  // stream offset asked of upstream
+    int64_t stop = -1;   // plaintext stop, -1 = none
   };
 
   bool map_ready_locked ();
