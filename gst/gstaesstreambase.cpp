@@ -620,6 +620,29 @@ gst_aes_stream_base_is_configured (GstAesStreamBase *self)
   return get_impl (self)->configured;
 }
 
+bool
+gst_aes_stream_base_settings_can_seek (GstAesStreamBase *self)
+{
+  GST_OBJECT_LOCK (self);
+  Settings s = get_impl (self)->settings.snapshot ();
+  GST_OBJECT_UNLOCK (self);
+  const ResolvedMode rm = resolve_mode (s);
+  GstAesStreamSnapshot snap;
+  snap.mode = core_mode (rm.mode);
+  snap.compat = rm.compat;
+  snap.encrypt = GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
+  snap.iv = s.iv;
+  snap.serialize_iv = s.serialize_iv;
+  snap.per_buffer_padding = s.per_buffer_padding;
+  /* Whether a mode can be positioned depends on the mode and its options,
+   * not on the key, which may not be set yet: a zero key of AES-128's
+   * size stands in (the codec is only asked, never used). */
+  snap.key = SecureBytes (16);
+  aesstream::Codec codec;
+  return aesstream::make_codec (snap.codec_config (), &codec).ok ()
+         && codec.stream && codec.stream->can_seek ();
+}
+
 /* Every buffer passes here before the base class looks at it: the first
  * one configures the stream. */
 static GstFlowReturn

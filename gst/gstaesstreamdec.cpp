@@ -48,6 +48,7 @@
 
 #include "gstaesstreamkeys.h"
 #include "gstaesstreamprivate.hpp"
+#include "gstaesstreamseek.hpp"
 #include "probe.hpp"
 
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_dec_debug);
@@ -104,6 +105,9 @@ struct DecState
   aesstream::Codec codec;
   /* An error was posted: refuse everything until the next start. */
   bool failed = false;
+  /* The codec was finished on the input's last byte (push mode, size
+   * known): nothing is left for EOS. */
+  bool finished = false;
 
   /* Settings resolved the gst-plugins-bad way (GstAesStreamSnapshot). */
   bool compat = false;
@@ -150,6 +154,8 @@ struct DecImpl
   GstAesStreamStreams streams = DEFAULT_STREAMS;
   DecState state;
   Counters counters;
+  /* Seeks, byte queries and pull mode (gstaesstreamseek.hpp). */
+  aesstream::DecoderRandomAccess random_access;
   /* The mode upstream's caps named before the stream's settings were final
    * (streaming thread only); compared with them in start_stream. */
   std::string upstream_mode;
@@ -424,12 +430,14 @@ gst_aes_stream_dec_start_stream (
     self->impl->counters.reset ();
   }
   self->impl->state = std::move (st);
+  self->impl->random_access.start (settings->codec_config ());
   return TRUE;
 }
 
 static void
 gst_aes_stream_dec_stop_stream (GstAesStreamBase *base)
 {
+  GST_AES_STREAM_DEC (base)->impl->random_access.stop ();
   GST_AES_STREAM_DEC (base)->impl->state = DecState ();
   GST_AES_STREAM_DEC (base)->impl->upstream_mode.clear ();
 }
@@ -525,6 +533,15 @@ gst_aes_stream_dec_transform (
     st.in_bytes += gst_buffer_get_size (inbuf);
   }
   StreamCodec &codec = *st.codec.stream;
+  aesstream::DecoderRandomAccess &ra = impl_of (trans)->random_access;
+  if (G_UNLIKELY (ra.wants_prefix ())) {
+    /* The map codec learns the header from the same bytes (before an
+     * in-place decryption overwrites them). */
+    GstAesStreamBufferMap in (inbuf, GST_MAP_READ);
+    if (in.ok ())
+      ra.feed_prefix (in.data (), in.size ());
+  }
+  const gsize in_size = gst_buffer_get_size (inbuf);
   StreamCodec::Output r;
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
   if (G_UNLIKELY (!p.ok ())) {
@@ -533,6 +550,33 @@ gst_aes_stream_dec_transform (
     GST_AES_STREAM_POST_PROBLEM (trans, p);
     return GST_FLOW_ERROR;
   }
+  if (G_UNLIKELY (ra.input_ends (in_size))) {
+    /* The last byte of an input of known size: end the codec now, so that
+     * a block mode's last block goes out with this buffer (see
+     * DecoderRandomAccess::input_ends). */
+    guint8 tail[StreamCodec::kMaxFinishOutput];
+    gsize written = 0;
+    p = codec.finish (tail, &written);
+    st.finished = true;
+    if (!p.ok ()) {
+      st.failed = true;
+      add_compat_hint (st, &p);
+      GST_AES_STREAM_POST_PROBLEM (trans, p);
+      return GST_FLOW_ERROR;
+    }
+    if (written > 0) {
+      gpointer copy = g_memdup2 (tail, written);
+      gst_buffer_append_memory (
+          outbuf, gst_memory_new_wrapped ((GstMemoryFlags)0, copy, written, 0,
+                      written, copy, g_free));
+      r.size += written;
+    }
+    OPENSSL_cleanse (tail, sizeof (tail)); /* plaintext */
+  }
+  /* Downstream sees plaintext offsets (upstream's are ciphertext's). */
+  GST_BUFFER_OFFSET (outbuf) = ra.position ();
+  ra.advance (r.size);
+  GST_BUFFER_OFFSET_END (outbuf) = ra.position ();
   if (G_UNLIKELY (r.offset > 0 && r.size == 0))
     GST_DEBUG_OBJECT (trans, "read the stream's prefix");
   /* CTR keeps one output buffer per input buffer, even an empty one;
@@ -1156,8 +1200,8 @@ drain (GstAesStreamDec *self, DecState &st)
   }
   if (st.codec.opener)
     return drain_records (self, st);
-  if (!st.codec.stream)
-    return TRUE; /* not started */
+  if (!st.codec.stream || st.finished)
+    return TRUE; /* not started, or finished on the input's last byte */
   if (st.compat && !st.fed)
     return TRUE; /* gst-plugins-bad: an empty stream stays empty */
   const guint64 prefix = st.codec.stream->prefix_size ();
@@ -1191,6 +1235,7 @@ static Problem
 restart (DecState &st)
 {
   st.failed = false;
+  st.finished = false;
   st.fed = false;
   st.in_bytes = 0;
   st.sniff_have = 0;
@@ -1237,11 +1282,55 @@ gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
       }
       break;
     }
+    case GST_EVENT_SEGMENT:
+      /* A byte segment after a seek: restart the codec at the plaintext
+       * target and tell downstream where the output starts. (Before the
+       * stream is configured only the opening segment comes.) */
+      if (st.codec.stream) {
+        event
+            = self->impl->random_access.segment (event, st.codec.stream.get ());
+        if (event == NULL) {
+          st.failed = true;
+          return FALSE;
+        }
+      }
+      break;
     default:
       break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_dec_parent_class)
       ->sink_event (trans, event);
+}
+
+static gboolean
+gst_aes_stream_dec_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  gboolean ok;
+  if (impl_of (trans)->random_access.src_event (event, &ok))
+    return ok;
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_dec_parent_class)
+      ->src_event (trans, event);
+}
+
+static gboolean
+gst_aes_stream_dec_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  gboolean ok;
+  if (direction == GST_PAD_SRC
+      && impl_of (trans)->random_access.src_query (query, &ok))
+    return ok;
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_dec_parent_class)
+      ->query (trans, direction, query);
+}
+
+/* Pull mode: a range of plaintext, from the matching ciphertext range. */
+static GstFlowReturn
+gst_aes_stream_dec_getrange (GstPad *pad, GstObject *parent, guint64 offset,
+    guint length, GstBuffer **buffer)
+{
+  return GST_AES_STREAM_DEC (parent)->impl->random_access.getrange (
+      offset, length, buffer);
 }
 
 static void
@@ -1259,6 +1348,23 @@ static void
 gst_aes_stream_dec_init (GstAesStreamDec *self)
 {
   self->impl = new DecImpl ();
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  self->impl->random_access.init (
+      GST_ELEMENT (self), trans->sinkpad, trans->srcpad,
+      [self] () {
+        return gst_aes_stream_base_settings_can_seek (
+            GST_AES_STREAM_BASE (self));
+      },
+      [self] () {
+        return gst_aes_stream_base_ensure_configured (
+                   GST_AES_STREAM_BASE (self))
+               == TRUE;
+      });
+  /* GstBaseTransform's own getrange pulls the same range from upstream;
+   * ours pulls the ciphertext range that holds it. Activation stays the
+   * base class's (pull on the src pad pulls on the sink pad and starts). */
+  gst_pad_set_getrange_function (
+      trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_getrange));
 }
 
 static void
@@ -1353,6 +1459,8 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
   trans_class->prepare_output_buffer
       = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_transform);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_src_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_query);
   trans_class->generate_output
       = GST_DEBUG_FUNCPTR (gst_aes_stream_dec_generate_output);
 

@@ -39,6 +39,7 @@
 #include <cstring>
 
 #include "gstaesstreamprivate.hpp"
+#include "gstaesstreamseek.hpp"
 
 GST_DEBUG_CATEGORY_STATIC (gst_aes_stream_enc_debug);
 #define GST_CAT_DEFAULT gst_aes_stream_enc_debug
@@ -65,6 +66,8 @@ struct EncState
   /* compat: a buffer went through the codec (an empty stream stays empty,
    * as with gst-plugins-bad). */
   bool fed = false;
+  /* Following a muxer that goes back to rewrite (gstaesstreamseek.hpp). */
+  aesstream::EncoderRewrites rewrites;
 };
 
 struct _GstAesStreamEnc
@@ -175,6 +178,7 @@ gst_aes_stream_enc_start_stream (
     return FALSE;
   }
   st.compat = settings->compat;
+  st.rewrites.start ();
   *GST_AES_STREAM_ENC (base)->state = std::move (st);
   relabel_output_caps (GST_AES_STREAM_ENC (base), settings->mode);
   return TRUE;
@@ -267,6 +271,7 @@ gst_aes_stream_enc_transform (
     return seal_record (self, st, inbuf, outbuf);
 
   StreamCodec &codec = *st.codec.stream;
+  st.rewrites.consumed (gst_buffer_get_size (inbuf));
   StreamCodec::Output r;
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
   if (G_UNLIKELY (!p.ok ())) {
@@ -346,6 +351,7 @@ restart (EncState &st)
 {
   st.failed = false;
   st.fed = false;
+  st.rewrites.reset ();
   if (st.codec.stream)
     return st.codec.stream->restart ();
   if (st.codec.sealer)
@@ -367,6 +373,18 @@ gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
       if (!gst_pad_has_current_caps (trans->srcpad))
         gst_pad_push_event (
             trans->srcpad, gst_event_new_caps (encrypted_caps (self)));
+      /* A muxer going back to patch what it wrote: encrypt at that offset
+       * and move the segment past our header (or refuse, in modes that
+       * cannot). Before the stream is configured only the opening segment
+       * comes. */
+      if (st.codec.stream) {
+        event = st.rewrites.segment (
+            GST_ELEMENT (self), event, st.codec.stream.get ());
+        if (event == NULL) {
+          st.failed = true;
+          return FALSE;
+        }
+      }
       break;
     case GST_EVENT_EOS:
       /* An empty stream needs its settings here (its header; a missing
@@ -391,6 +409,27 @@ gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)
       ->sink_event (trans, event);
+}
+
+static gboolean
+gst_aes_stream_enc_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  /* A muxer asking whether it may go back and rewrite (it asks before its
+   * first buffer, so possibly before the stream is configured): only if
+   * this mode can follow. Then downstream answers. */
+  if (direction == GST_PAD_SINK
+      && GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
+    GstAesStreamBase *base = GST_AES_STREAM_BASE (trans);
+    EncState &st = state_of (trans);
+    bool can_seek = gst_aes_stream_base_is_configured (base)
+                        ? st.codec.stream && st.codec.stream->can_seek ()
+                        : gst_aes_stream_base_settings_can_seek (base);
+    if (st.rewrites.seeking_query (GST_ELEMENT (trans), query, can_seek))
+      return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)
+      ->query (trans, direction, query);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -443,4 +482,5 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
   trans_class->prepare_output_buffer
       = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_transform);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_enc_query);
 }

@@ -43,6 +43,12 @@ struct _GstAesStreamSnapshot
   }
 };
 
+/* Whether the settings as they are now would make a codec that can be
+ * positioned (aesdec: offer pull mode; aesenc: let a muxer rewrite), for
+ * the queries that ask before the stream is configured. Posts nothing; the
+ * stream's configuration reports what is wrong with the settings. */
+bool gst_aes_stream_base_settings_can_seek (GstAesStreamBase *self);
+
 /* Posts a codec's problem as an element error. A macro, so that the error
  * is logged in the calling element's debug category. */
 #define GST_AES_STREAM_POST_PROBLEM(el, problem)                               \

@@ -43,13 +43,12 @@ moved_segment (
 
 GstEvent *
 EncoderRewrites::segment (
-    GstElement *element, GstEvent *event, StreamCodec *codec, bool prefix_sent)
+    GstElement *element, GstEvent *event, StreamCodec *codec)
 {
   const GstSegment *seg;
   gst_event_parse_segment (event, &seg);
   if (seg->format != GST_FORMAT_BYTES || codec == nullptr)
     return event;
-  started_ = true;
   uint64_t start = seg->start;
   int64_t stop = GST_CLOCK_TIME_IS_VALID (seg->stop)
                      ? static_cast<int64_t> (codec->stream_offset (seg->stop))
@@ -57,7 +56,7 @@ EncoderRewrites::segment (
   if (start == position_) {
     // The header (if any) still has to go to offset 0, in front of the
     // first ciphertext: leave the muxer's opening segment as it is.
-    if (!prefix_sent)
+    if (!any_input_)
       return event;
     return moved_segment (event, seg, codec->stream_offset (start), stop);
   }
@@ -86,13 +85,12 @@ EncoderRewrites::segment (
 
 bool
 EncoderRewrites::seeking_query (
-    GstElement *element, GstPad *srcpad, GstQuery *query)
+    GstElement *element, GstQuery *query, bool can_seek)
 {
   GstFormat format;
   gst_query_parse_seeking (query, &format, nullptr, nullptr, nullptr);
-  if (format != GST_FORMAT_BYTES || can_seek_)
+  if (format != GST_FORMAT_BYTES || can_seek)
     return false;
-  (void)srcpad;
   // Saying "not seekable" makes matroskamux write a streamable file by
   // itself and mp4mux stop before it writes anything, instead of a
   // rewrite that this mode could only refuse at the end of a recording.
@@ -114,21 +112,37 @@ EncoderRewrites::seeking_query (
 
 void
 DecoderRandomAccess::init (GstElement *element, GstPad *sinkpad, GstPad *srcpad,
-    StreamCodecFactory factory)
+    CanSeekFn can_seek, ConfigureFn configure)
 {
   element_ = element;
   sinkpad_ = sinkpad;
   srcpad_ = srcpad;
-  factory_ = std::move (factory);
+  can_seek_fn_ = std::move (can_seek);
+  configure_fn_ = std::move (configure);
+}
+
+// A stream codec for random access, or null with the reason (modes
+// without one: mode=gcm's records).
+static std::unique_ptr<StreamCodec>
+random_access_codec (const CodecConfig &config, Problem *p)
+{
+  Codec codec;
+  *p = make_codec (config, &codec);
+  if (p->ok () && !codec.stream)
+    *p = Problem::make (Problem::Kind::kUnsupported,
+        std::string ("mode=") + mode_name (config.mode)
+            + " records are authenticated one after the other from the "
+              "start of the stream; they have no byte positions to seek to");
+  return std::move (codec.stream);
 }
 
 void
-DecoderRandomAccess::start ()
+DecoderRandomAccess::start (const CodecConfig &config)
 {
   {
     std::lock_guard<std::mutex> lock (map_lock_);
     map_problem_ = Problem ();
-    map_ = factory_ (&map_problem_);
+    map_ = random_access_codec (config, &map_problem_);
     can_seek_ = map_ && map_->can_seek ();
     prefix_wanted_ = can_seek_ && map_->prefix_size () > 0;
     prefix_fed_ = 0;
@@ -139,7 +153,10 @@ DecoderRandomAccess::start ()
   }
   std::lock_guard<std::mutex> lock (pull_lock_);
   pull_.reset ();
+  Problem ignored; // the same as the map codec's
+  pull_spare_ = can_seek_ ? random_access_codec (config, &ignored) : nullptr;
   stream_size_ = plain_size_ = 0;
+  configured_ = true;
 }
 
 void
@@ -154,14 +171,14 @@ DecoderRandomAccess::stop ()
   }
   std::lock_guard<std::mutex> lock (pull_lock_);
   pull_.reset ();
+  pull_spare_.reset ();
+  configured_ = false;
 }
 
 bool
 DecoderRandomAccess::can_seek () const
 {
-  Problem p;
-  auto codec = factory_ (&p);
-  return codec && codec->can_seek ();
+  return can_seek_fn_ ();
 }
 
 void
@@ -357,6 +374,14 @@ DecoderRandomAccess::input_from (uint64_t offset)
 }
 
 bool
+DecoderRandomAccess::input_still_ends ()
+{
+  // Asked again: a file that is still being written has grown since.
+  input_from (input_pos_);
+  return input_size_ >= 0 && input_pos_ >= static_cast<uint64_t> (input_size_);
+}
+
+bool
 DecoderRandomAccess::upstream_size (uint64_t *size)
 {
   gint64 dur = -1;
@@ -403,7 +428,7 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
       bool seekable;
       {
         std::lock_guard<std::mutex> lock (map_lock_);
-        seekable = map_ ? can_seek_ : can_seek ();
+        seekable = configured_ ? can_seek_ : can_seek ();
       }
       gint64 end = -1;
       gint64 dur;
@@ -422,6 +447,8 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
       uint64_t size = 0;
       *ok = FALSE;
       if (GST_PAD_MODE (srcpad_) == GST_PAD_MODE_PULL) {
+        if (!configured_ && !configure_fn_ ())
+          return true;
         std::lock_guard<std::mutex> lock (pull_lock_);
         Problem p;
         if (pull_ || pull_codec_locked (&p) == GST_FLOW_OK) {
@@ -465,11 +492,12 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
 GstFlowReturn
 DecoderRandomAccess::pull_codec_locked (Problem *p)
 {
-  auto codec = factory_ (p);
+  auto codec = std::move (pull_spare_);
   if (!codec) {
-    if (p->ok ())
-      *p = Problem::make (Problem::Kind::kUnsupported,
-          "this mode cannot be read at random offsets");
+    std::lock_guard<std::mutex> lock (map_lock_);
+    *p = map_problem_.ok () ? Problem::make (Problem::Kind::kUnsupported,
+             "this mode cannot be read at random offsets")
+                            : map_problem_;
     return GST_FLOW_NOT_SUPPORTED;
   }
   if (!upstream_size (&stream_size_)) {
@@ -662,6 +690,10 @@ GstFlowReturn
 DecoderRandomAccess::getrange (
     uint64_t offset, guint length, GstBuffer **buffer)
 {
+  // Pull mode has no first buffer to configure the stream: the first range
+  // does (a missing key is reported here).
+  if (!configured_ && !configure_fn_ ())
+    return GST_FLOW_ERROR;
   std::lock_guard<std::mutex> lock (pull_lock_);
   Problem p;
   GstFlowReturn ret = GST_FLOW_OK;

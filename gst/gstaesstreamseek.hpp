@@ -18,11 +18,13 @@
 
 namespace aesstream {
 
-// Builds a fresh stream codec from the element's settings snapshot, the
-// same configuration as the element's own codec. Returns null and sets the
-// problem for modes without a stream codec (mode=gcm records).
-using StreamCodecFactory
-    = std::function<std::unique_ptr<StreamCodec> (Problem *)>;
+// Asked before the element's stream is configured: whether its settings,
+// as they are, make a codec that can be positioned (aesdec's SCHEDULING
+// answer comes before start).
+using CanSeekFn = std::function<bool ()>;
+// Configures the element's stream now (pull mode has no first buffer to do
+// it); false after it posted an error.
+using ConfigureFn = std::function<bool ()>;
 
 // The user-facing list of what can record through a rewriting muxer; used
 // in errors and warnings (docs/recording.md has the table).
@@ -34,44 +36,51 @@ extern const char kRewriteAdvice[];
 // given at start.
 class EncoderRewrites {
 public:
-  void start (bool can_seek) { can_seek_ = can_seek, reset (); }
+  void start ()
+  {
+    warned_ = false;
+    reset ();
+  }
+  // A new stream (start, FLUSH_STOP).
   void reset ()
   {
     position_ = 0;
-    started_ = false;
-    warned_ = false;
+    any_input_ = false;
   }
 
   // Every buffer's plaintext size, before it is encrypted.
-  void consumed (size_t n) { position_ += n; }
+  void consumed (size_t n)
+  {
+    position_ += n;
+    any_input_ = true;
+  }
 
   // A SEGMENT event from upstream. Returns the event to push downstream
   // (the same one, or a copy shifted to stream offsets), or null after
   // posting an error (the codec cannot encrypt at that offset).
-  GstEvent *segment (GstElement *element, GstEvent *event, StreamCodec *codec,
-      bool prefix_sent);
+  GstEvent *segment (GstElement *element, GstEvent *event, StreamCodec *codec);
 
-  // The SEEKING query from upstream (a muxer asking whether it may rewrite).
-  // Returns false when the query should be forwarded unchanged.
-  bool seeking_query (GstElement *element, GstPad *srcpad, GstQuery *query);
+  // The SEEKING query from upstream (a muxer asking whether it may
+  // rewrite), `can_seek` saying whether this configuration's codec can
+  // follow. Returns false when the query should be forwarded unchanged.
+  bool seeking_query (GstElement *element, GstQuery *query, bool can_seek);
 
 private:
-  uint64_t position_ = 0; // plaintext offset of the next input byte
-  bool started_ = false;  // a BYTES segment was seen
-  bool can_seek_ = false;
+  uint64_t position_ = 0;  // plaintext offset of the next input byte
+  bool any_input_ = false; // a buffer went through (the prefix went out)
   bool warned_ = false;
 };
 
 // aesdec: byte seeks, queries and pull mode.
 class DecoderRandomAccess {
 public:
-  // Once, at instance init. `factory` builds from the element's current
-  // settings (the SCHEDULING query comes before start) and may make null
-  // codecs (no random access in this mode).
+  // Once, at instance init.
   void init (GstElement *element, GstPad *sinkpad, GstPad *srcpad,
-      StreamCodecFactory factory);
-  // At start (READY->PAUSED, or pull activation) and stop.
-  void start ();
+      CanSeekFn can_seek, ConfigureFn configure);
+  // When the element's stream is configured: codecs for random access from
+  // the same settings (one for seek arithmetic, one for pull mode). And
+  // when it stops.
+  void start (const CodecConfig &config);
   void stop ();
 
   // -- push mode --------------------------------------------------------
@@ -111,8 +120,8 @@ public:
   bool input_ends (size_t n)
   {
     input_pos_ += n;
-    return input_size_ >= 0
-           && input_pos_ >= static_cast<uint64_t> (input_size_);
+    return input_size_ >= 0 && input_pos_ >= static_cast<uint64_t> (input_size_)
+           && input_still_ends ();
   }
 
   // -- pull mode --------------------------------------------------------
@@ -142,7 +151,9 @@ private:
   GstElement *element_ = nullptr;
   GstPad *sinkpad_ = nullptr;
   GstPad *srcpad_ = nullptr;
-  StreamCodecFactory factory_;
+  CanSeekFn can_seek_fn_;
+  ConfigureFn configure_fn_;
+  std::atomic<bool> configured_{false};
 
   // Push mode: the map codec (seek arithmetic, behind map_lock_) and what
   // the streaming thread keeps.
@@ -157,10 +168,12 @@ private:
   uint64_t input_pos_ = 0;  // stream offset of the next input byte
   int64_t input_size_ = -1; // size of the encrypted input, -1 unknown
   void input_from (uint64_t offset);
+  bool input_still_ends ();
 
   // Pull mode: a codec of its own, positioned for every request.
   std::mutex pull_lock_;
-  std::unique_ptr<StreamCodec> pull_;
+  std::unique_ptr<StreamCodec> pull_;       // prefix read, sizes known
+  std::unique_ptr<StreamCodec> pull_spare_; // from start, not yet prepared
   uint64_t stream_size_ = 0;
   uint64_t plain_size_ = 0;
 };
