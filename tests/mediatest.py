@@ -158,11 +158,14 @@ def decrypt_reference(data, config):
     formats in docs/format.md and elements.md, with pycryptodome."""
     key = bytes.fromhex(KEY)
     if config == "ctr-header":
-        if data[:5] != b"AESs\x01" or data[5] != 1:
+        # docs/format.md: version 1 (32 bytes, IV at 8) or version 2
+        # (48 bytes, key id at 16, IV at 32); mode byte 1 = CTR.
+        if data[:4] != b"AESs" or data[4] not in (1, 2) or data[5] != 1:
             raise ValueError("no aesstream CTR header")
         hlen = data[7]
+        iv = data[8:24] if data[4] == 1 else data[32:48]
         return AES.new(key, AES.MODE_CTR, nonce=b"",
-                       initial_value=data[8:24]).decrypt(data[hlen:])
+                       initial_value=iv).decrypt(data[hlen:])
     if config in ("ctr-iv", "ctr-iv-wrap"):
         iv = IV if config == "ctr-iv" else WRAP_IV
         return AES.new(key, AES.MODE_CTR, nonce=b"",

@@ -204,7 +204,7 @@ class Rewrites(unittest.TestCase):
                 ("data", b"tail")]
         want = bytearray(body + b"tail")
         want[1003:1003 + len(patch)] = patch
-        for config, shift in (("ctr-header", 32), ("ctr-iv", 0)):
+        for config, shift in (("ctr-header", 48), ("ctr-iv", 0)):
             with self.subTest(config=config):
                 segments, file, error = self.feed(CONFIGS[config], plan)
                 self.assertIsNone(error)
