@@ -156,6 +156,11 @@ struct DecImpl
   Counters counters;
   /* Seeks, byte queries and pull mode (gstaesstreamseek.hpp). */
   aesstream::DecoderRandomAccess random_access;
+  /* GstBaseTransform's src pad activation, which ours wraps. */
+  GstPadActivateModeFunction base_src_activate_mode = NULL;
+  /* Pull mode was refused at activation (the stream cannot be positioned);
+   * until the element stops, SCHEDULING offers push only. */
+  std::atomic<bool> pull_refused{false};
   /* The mode upstream's caps named before the stream's settings were final
    * (streaming thread only); compared with them in start_stream. */
   std::string upstream_mode;
@@ -989,6 +994,23 @@ hold (DecState &st, GstBuffer *in)
     st.held.reset (in);
 }
 
+/* The mode that decrypts a detected format; false for one this aesdec
+ * cannot decrypt. */
+static bool
+mode_of_format (aesstream::StreamFormat format, aesstream::Mode *mode)
+{
+  switch (format) {
+    case aesstream::StreamFormat::kCtrHeader:
+      *mode = aesstream::Mode::kCtr;
+      return true;
+    case aesstream::StreamFormat::kGcmRecords:
+      *mode = aesstream::Mode::kGcm;
+      return true;
+    default:
+      return false;
+  }
+}
+
 /* The stream's first bytes are known: mode and key from them, then the
  * codec. Posts the error and returns false when that cannot be done. */
 static bool
@@ -997,19 +1019,12 @@ build_from_head (
 {
   GstAesStreamSnapshot &cfg = *st.settings;
   aesstream::Mode mode;
-  switch (info.format) {
-    case aesstream::StreamFormat::kCtrHeader:
-      mode = aesstream::Mode::kCtr;
-      break;
-    case aesstream::StreamFormat::kGcmRecords:
-      mode = aesstream::Mode::kGcm;
-      break;
-    default:
-      GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
-          ("This stream is mode=%s, which this aesdec cannot decrypt yet.",
-              info.mode),
-          (NULL));
-      return false;
+  if (!mode_of_format (info.format, &mode)) {
+    GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+        ("This stream is mode=%s, which this aesdec cannot decrypt yet.",
+            info.mode),
+        (NULL));
+    return false;
   }
   if (cfg.mode_set && mode != cfg.mode) {
     GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
@@ -1056,7 +1071,32 @@ build_from_head (
   GST_INFO_OBJECT (self, "stream is %s (version %u): mode=%s",
       aesstream::stream_format_name (info.format), (guint)info.version,
       info.mode);
+  /* Seeks (push mode) and ranges (pull mode) from the detected settings. */
+  self->impl->random_access.start (cfg.codec_config ());
   return true;
+}
+
+/* The error for a stream start that probe_stream() did not accept. */
+static void
+post_probe_error (GstAesStreamDec *self, const DecState &st,
+    aesstream::ProbeResult result, const std::string &error)
+{
+  if (result == aesstream::ProbeResult::kInvalid)
+    GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
+  else if (!st.settings->mode_set)
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("input does not start with an aesstream header or record (CTR "
+         "header, gcm-file preamble, GCM records), so aesdec cannot "
+         "tell how to decrypt it: for a raw stream set mode (ctr with "
+         "iv, ecb, cbc) and the key, or it is not encrypted at all."),
+        (NULL));
+  else
+    GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+        ("input does not start with an aesstream header: it was not "
+         "written by aesenc without an iv (if it was encrypted with a "
+         "fixed iv, set mode=ctr, the same iv and the key on aesdec), or "
+         "it is not encrypted at all"),
+        (NULL));
 }
 
 /* Runs before the codec sees the input while the first bytes matter.
@@ -1088,32 +1128,17 @@ first_bytes (GstAesStreamDec *self, DecState &st)
 
   aesstream::StreamInfo info;
   std::string error;
-  switch (aesstream::probe_stream (
-      st.head.data (), st.head.size (), &info, &error)) {
+  const aesstream::ProbeResult result = aesstream::probe_stream (
+      st.head.data (), st.head.size (), &info, &error);
+  switch (result) {
     case aesstream::ProbeResult::kNeedMore:
       trans->queued_buf = NULL;
       hold (st, in);
       return GST_FLOW_OK;
     case aesstream::ProbeResult::kInvalid:
-      st.failed = true;
-      GST_ELEMENT_ERROR (self, STREAM, DECRYPT, ("%s", error.c_str ()), (NULL));
-      return GST_FLOW_ERROR;
     case aesstream::ProbeResult::kNoMatch:
       st.failed = true;
-      if (!st.settings->mode_set)
-        GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-            ("input does not start with an aesstream header or record (CTR "
-             "header, gcm-file preamble, GCM records), so aesdec cannot "
-             "tell how to decrypt it: for a raw stream set mode (ctr with "
-             "iv, ecb, cbc) and the key, or it is not encrypted at all."),
-            (NULL));
-      else
-        GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
-            ("input does not start with an aesstream header: it was not "
-             "written by aesenc without an iv (if it was encrypted with a "
-             "fixed iv, set the same iv and the key on aesdec), or it is not "
-             "encrypted at all"),
-            (NULL));
+      post_probe_error (self, st, result, error);
       return GST_FLOW_ERROR;
     case aesstream::ProbeResult::kMatch:
       break;
@@ -1324,6 +1349,165 @@ gst_aes_stream_dec_query (
       ->query (trans, direction, query);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Pull mode */
+
+/* Whether a stream in this detected format can be read at random offsets,
+ * asked of the codec its settings make (a stand-in key: the codec is only
+ * asked, never used). */
+static bool
+format_can_seek (aesstream::Mode mode)
+{
+  GstAesStreamSnapshot snap;
+  snap.mode = mode;
+  snap.encrypt = false;
+  snap.key = aesstream::SecureBytes (16);
+  aesstream::Codec codec;
+  return aesstream::make_codec (snap.codec_config (), &codec).ok ()
+         && codec.stream && codec.stream->can_seek ();
+}
+
+/* Whether upstream's caps (an outer typefind that already recognised one
+ * of our formats: decodebin, playbin) name a mode whose streams cannot be
+ * read at random offsets. Asked before pull mode is offered, because a
+ * refusal at activation would have to undo upstream's pull mode from its
+ * own streaming thread. */
+static bool
+upstream_caps_forbid_seeking (GstAesStreamDec *self)
+{
+  GstCaps *caps
+      = gst_pad_peer_query_caps (GST_BASE_TRANSFORM (self)->sinkpad, NULL);
+  bool forbid = false;
+  if (caps != NULL && gst_caps_is_fixed (caps)) {
+    const GstStructure *s = gst_caps_get_structure (caps, 0);
+    const gchar *name
+        = gst_structure_has_name (s, GST_AES_STREAM_ENCRYPTED_CAPS_NAME)
+              ? gst_structure_get_string (s, "mode")
+              : NULL;
+    for (aesstream::Mode m : {aesstream::Mode::kCtr, aesstream::Mode::kEcb,
+             aesstream::Mode::kCbc, aesstream::Mode::kGcm})
+      if (name != NULL && g_str_equal (name, aesstream::mode_name (m)))
+        forbid = !format_can_seek (m);
+  }
+  if (caps != NULL)
+    gst_caps_unref (caps);
+  return forbid;
+}
+
+enum class PullSetup
+{
+  kReady,
+  kNotPositionable, /* quietly: downstream may fall back to push mode */
+  kFailed,          /* an error was posted */
+};
+
+/* Pull mode has no first buffer: the stream is configured from its first
+ * bytes, pulled here, through the same steps as in push mode (raw-mode
+ * refusal, format detection, key lookup by id, request-key). */
+static PullSetup
+configure_for_pull (GstAesStreamDec *self)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  if (!gst_aes_stream_base_ensure_configured (GST_AES_STREAM_BASE (self)))
+    return PullSetup::kFailed;
+  DecState &st = self->impl->state;
+  if (st.failed)
+    return PullSetup::kFailed;
+  if (!st.peeking && !st.checking_raw)
+    return PullSetup::kReady;
+
+  std::vector<uint8_t> head;
+  GstBuffer *buf = NULL;
+  GstFlowReturn ret
+      = gst_pad_pull_range (trans->sinkpad, 0, aesstream::kProbeSize, &buf);
+  if (ret == GST_FLOW_OK) {
+    head.resize (gst_buffer_get_size (buf));
+    gst_buffer_extract (buf, 0, head.data (), head.size ());
+    gst_buffer_unref (buf);
+  } else if (ret != GST_FLOW_EOS) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("could not read the stream's first bytes from upstream (%s)",
+            gst_flow_get_name (ret)),
+        (NULL));
+    st.failed = true;
+    return PullSetup::kFailed;
+  }
+
+  if (st.checking_raw) {
+    bool more = false;
+    std::string refusal = aesstream::refuse_self_describing (
+        head.data (), head.size (), st.raw_description, &more);
+    if (!refusal.empty ()) {
+      st.failed = true;
+      GST_ELEMENT_ERROR (
+          self, STREAM, WRONG_TYPE, ("%s", refusal.c_str ()), (NULL));
+      return PullSetup::kFailed;
+    }
+    st.checking_raw = false;
+    return PullSetup::kReady;
+  }
+
+  aesstream::StreamInfo info;
+  std::string error;
+  aesstream::ProbeResult result
+      = aesstream::probe_stream (head.data (), head.size (), &info, &error);
+  if (result == aesstream::ProbeResult::kNeedMore) {
+    /* The whole input is shorter than a header. */
+    result = aesstream::ProbeResult::kInvalid;
+    error = "the input ends after " + std::to_string (head.size ())
+            + " bytes, inside an aesstream header: it was cut short";
+  }
+  if (result != aesstream::ProbeResult::kMatch) {
+    st.failed = true;
+    post_probe_error (self, st, result, error);
+    return PullSetup::kFailed;
+  }
+  aesstream::Mode mode;
+  if (mode_of_format (info.format, &mode) && !format_can_seek (mode)) {
+    GST_INFO_OBJECT (self, "%s cannot be read at random offsets: no pull mode",
+        aesstream::stream_format_name (info.format));
+    return PullSetup::kNotPositionable;
+  }
+  if (!build_from_head (self, st, info)) {
+    st.failed = true;
+    return PullSetup::kFailed;
+  }
+  st.peeking = false;
+  return PullSetup::kReady;
+}
+
+/* The src pad's activation: in pull mode the stream is configured right
+ * away, so that a stream which cannot be positioned (GCM records found by
+ * detection) refuses pull mode while downstream can still fall back to push
+ * (typefind, and so decodebin and playbin, do). */
+static gboolean
+gst_aes_stream_dec_src_activate_mode (
+    GstPad *pad, GstObject *parent, GstPadMode mode, gboolean active)
+{
+  GstAesStreamDec *self = GST_AES_STREAM_DEC (parent);
+  GstPadActivateModeFunction base = self->impl->base_src_activate_mode;
+  if (!base (pad, parent, mode, active))
+    return FALSE;
+  if (mode == GST_PAD_MODE_PUSH && !active)
+    self->impl->pull_refused = false; /* stopping: the input may change */
+  if (mode != GST_PAD_MODE_PULL || !active)
+    return TRUE;
+  switch (configure_for_pull (self)) {
+    case PullSetup::kReady:
+      return TRUE;
+    case PullSetup::kFailed:
+      /* The error is on the bus; every range fails. (Undoing the
+       * activation would stop an upstream task from its own thread.) */
+      return TRUE;
+    case PullSetup::kNotPositionable:
+      /* Asked again (a demuxer after typefinding), the answer is push. */
+      self->impl->pull_refused = true;
+      break;
+  }
+  base (pad, parent, mode, FALSE);
+  return FALSE;
+}
+
 /* Pull mode: a range of plaintext, from the matching ciphertext range. */
 static GstFlowReturn
 gst_aes_stream_dec_getrange (GstPad *pad, GstObject *parent, guint64 offset,
@@ -1352,19 +1536,20 @@ gst_aes_stream_dec_init (GstAesStreamDec *self)
   self->impl->random_access.init (
       GST_ELEMENT (self), trans->sinkpad, trans->srcpad,
       [self] () {
-        return gst_aes_stream_base_settings_can_seek (
-            GST_AES_STREAM_BASE (self));
-      },
-      [self] () {
-        return gst_aes_stream_base_ensure_configured (
+        return !self->impl->pull_refused
+               && gst_aes_stream_base_settings_can_seek (
                    GST_AES_STREAM_BASE (self))
-               == TRUE;
-      });
+               && !upstream_caps_forbid_seeking (self);
+      },
+      [self] () { return configure_for_pull (self) == PullSetup::kReady; });
   /* GstBaseTransform's own getrange pulls the same range from upstream;
    * ours pulls the ciphertext range that holds it. Activation stays the
    * base class's (pull on the src pad pulls on the sink pad and starts). */
   gst_pad_set_getrange_function (
       trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_getrange));
+  self->impl->base_src_activate_mode = GST_PAD_ACTIVATEMODEFUNC (trans->srcpad);
+  gst_pad_set_activatemode_function (
+      trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_src_activate_mode));
 }
 
 static void

@@ -139,6 +139,12 @@ random_access_codec (const CodecConfig &config, Problem *p)
 void
 DecoderRandomAccess::start (const CodecConfig &config)
 {
+  // The stream is configured at its first buffer, after the opening
+  // segment: the input's size is learnt here, so that its last byte is
+  // recognised (input_ends) from the first stream on.
+  uint64_t size;
+  const int64_t input_size
+      = upstream_size (&size) ? static_cast<int64_t> (size) : -1;
   {
     std::lock_guard<std::mutex> lock (map_lock_);
     map_problem_ = Problem ();
@@ -149,7 +155,7 @@ DecoderRandomAccess::start (const CodecConfig &config)
     pending_ = Pending ();
     position_ = 0;
     input_pos_ = 0;
-    input_size_ = -1;
+    input_size_ = input_size;
   }
   std::lock_guard<std::mutex> lock (pull_lock_);
   pull_.reset ();
@@ -398,12 +404,18 @@ DecoderRandomAccess::src_query (GstQuery *query, gboolean *ok)
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_SCHEDULING: {
       // Pull mode is offered where getrange can be served: a positionable
-      // mode over an upstream that can be pulled from.
+      // mode over an upstream that can be pulled from. Once the stream is
+      // configured its own codec answers (a demuxer plugged after
+      // typefinding asks again, and a detected GCM stream must stay push).
+      bool seekable;
+      {
+        std::lock_guard<std::mutex> lock (map_lock_);
+        seekable = configured_ ? can_seek_ : can_seek ();
+      }
       GstQuery *up = gst_query_new_scheduling ();
-      gboolean pull = gst_pad_peer_query (sinkpad_, up)
+      gboolean pull = seekable && gst_pad_peer_query (sinkpad_, up)
                       && gst_query_has_scheduling_mode_with_flags (
-                          up, GST_PAD_MODE_PULL, GST_SCHEDULING_FLAG_SEEKABLE)
-                      && can_seek ();
+                          up, GST_PAD_MODE_PULL, GST_SCHEDULING_FLAG_SEEKABLE);
       gst_query_unref (up);
       gst_query_set_scheduling (query,
           pull ? GST_SCHEDULING_FLAG_SEEKABLE : GST_SCHEDULING_FLAG_SEQUENTIAL,

@@ -202,6 +202,18 @@ class Unseekable(unittest.TestCase):
     def test_cbc_per_buffer_padding_refuses_seeks_push(self):
         self.check("cbc-per-buffer", "push")
 
+    def test_detected_gcm_records_fall_back_to_push(self):
+        # Without `mode`, aesdec offers pull mode before it has seen the
+        # stream; at activation it reads the first bytes, finds GCM records
+        # (which cannot be read at offsets) and refuses pull mode, so that
+        # decodebin's typefind falls back to push and the file plays.
+        src = (f"filesrc location={self.encrypted('gcm')} ! "
+               f"aesdec name=dec key={KEY}")
+        self.assertEqual(scheduling_of(src), Gst.PadMode.PUSH)
+        with Player(src) as p:
+            self.assertEqual(p.pause(), reference(seek_all, "mkv", "pull", tuple())["first"])
+            self.assertEqual(len(p.play_to_eos()), 150)
+
 
 
 class PullRanges(unittest.TestCase):
