@@ -29,6 +29,8 @@ mode_name (Mode mode)
       return "cbc";
     case Mode::kGcm:
       return "gcm";
+    case Mode::kGcmFile:
+      return "gcm-file";
   }
   return "unknown";
 }
@@ -219,6 +221,7 @@ evp_cipher (Mode mode, size_t key_length)
              : key_length == 24 ? EVP_aes_192_cbc ()
                                 : EVP_aes_256_cbc ();
     case Mode::kGcm:
+    case Mode::kGcmFile:
       return nullptr; // see Gcm
   }
   return nullptr;
@@ -241,8 +244,9 @@ Cipher::create (Mode mode, bool encrypt, const SecureBytes &key,
              + std::to_string (key.size ());
     return nullptr;
   }
-  if (mode == Mode::kGcm) {
-    *error = "mode=gcm works on records (GcmRecord), not as a stream cipher";
+  if (mode == Mode::kGcm || mode == Mode::kGcmFile) {
+    *error = std::string ("mode=") + mode_name (mode)
+             + " has codecs of its own, not a stream cipher";
     return nullptr;
   }
   if (mode != Mode::kEcb && iv == nullptr) {
@@ -406,6 +410,7 @@ Cipher::finish (uint8_t *out, size_t *written, std::string *error)
       return true;
     }
     case Mode::kGcm:
+    case Mode::kGcmFile:
       break;
   }
   return false;

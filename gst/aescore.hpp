@@ -141,6 +141,7 @@ public:
       case Mode::kCbc:
         return encrypt_ && !per_chunk_ && carried_ == 0;
       case Mode::kGcm:
+      case Mode::kGcmFile:
         return false;
     }
     return false;

@@ -2,6 +2,7 @@
 // both directions and holds only the state that mode needs; make_codec() at
 // the end is the only switch on the mode.
 #include "codec.hpp"
+#include "gcmfile.hpp"
 
 #include <openssl/crypto.h>
 
@@ -828,6 +829,10 @@ check_config (const CodecConfig &c)
   if (c.mode == Mode::kGcm && c.iv)
     return settings ("mode=gcm makes its own nonces (a random salt per "
                      "stream and a record counter); unset iv.");
+  if (c.mode == Mode::kGcmFile && c.iv)
+    return settings ("mode=gcm-file makes its own nonces (a random salt and "
+                     "nonce prefix per stream, then segment numbers); unset "
+                     "iv.");
   if (c.mode == Mode::kEcb && c.iv)
     return settings ("mode=ecb does not use an iv; unset iv, or use "
                      "mode=ctr.");
@@ -874,6 +879,9 @@ make_codec (const CodecConfig &config, Codec *out)
       break;
     case Mode::kCbc:
       out->stream = CbcCodec::create (config, &p);
+      break;
+    case Mode::kGcmFile:
+      out->stream = gcmfile::make_codec (config, &p);
       break;
     case Mode::kGcm:
       if (config.encrypt)

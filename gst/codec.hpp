@@ -121,6 +121,14 @@ public:
   // truncated header, a partial block, bad padding).
   static constexpr size_t kMaxFinishOutput = 2 * kBlockSize;
   virtual Problem finish (uint8_t *out, size_t *written) = 0;
+  // Room finish() needs now: kMaxFinishOutput for the block modes; a whole
+  // held-back segment for gcm-file.
+  virtual size_t max_finish_output () const { return kMaxFinishOutput; }
+
+  // Problems the codec recovered from since the last call (gcm-file with
+  // skip-damaged-segments: each segment skipped, with the count so far), for
+  // the element to post as warnings.
+  virtual std::vector<Problem> take_warnings () { return {}; }
 
   // Encoders: the bytes that go in front of the output (the stream header,
   // a serialized IV) while they are still due, given the size of the output
@@ -322,12 +330,18 @@ struct CodecConfig
   // then knows its IV at once (seek works before any input) and still
   // expects the stream from offset 0, header included.
   std::optional<StreamHeader> header;
+  // gcm-file: Tink's CiphertextSegmentSize S (encoders; decoders read it
+  // from the preamble).
+  uint32_t segment_size = format::kGcmFileDefaultSegmentSize;
+  // gcm-file decoders: skip segments that fail and go on (counted, each
+  // reported by take_warnings()) instead of stopping.
+  bool skip_damaged_segments = false;
 };
 
 // The codec of one mode and direction: exactly one member is set.
 struct Codec
 {
-  std::unique_ptr<StreamCodec> stream;     // CTR, ECB, CBC
+  std::unique_ptr<StreamCodec> stream;     // CTR, ECB, CBC, gcm-file
   std::unique_ptr<GcmRecordSealer> sealer; // mode=gcm, encrypting
   std::unique_ptr<GcmRecordOpener> opener; // mode=gcm, decrypting
 };

@@ -19,7 +19,8 @@ enum class Mode : uint8_t
   kCtr = 1,
   kEcb = 2,
   kCbc = 3,
-  kGcm = 4, // live records (GcmRecord)
+  kGcm = 4,     // live records (GcmRecord)
+  kGcmFile = 5, // Tink streaming AEAD segments in a preamble (gcmfile.hpp)
 };
 
 namespace format {
@@ -112,6 +113,30 @@ constexpr uint64_t kRecordMaxSeq = (uint64_t{1} << 48) - 1;
 constexpr uint32_t kRecordMaxLength = 64u << 20;
 // HKDF info of the per-stream subkey.
 constexpr char kRecordKdfInfo[] = "aesstream gcm v1";
+
+// The gcm-file stream (mode=gcm-file): the preamble P, then a Tink
+// AES-GCM-HKDF streaming ciphertext with associated data P (gcmfile.hpp):
+//   0  4  magic "AESs"
+//   4  1  version (2)
+//   5  1  mode byte (Mode::kGcmFile)
+//   6  1  key length in bytes
+//   7  1  preamble length (32)
+//   8  4  segment size S (Tink's CiphertextSegmentSize), big-endian
+//  12  4  reserved, zero
+//  16 16  key id
+constexpr uint8_t kGcmFileVersion = 2;
+constexpr size_t kGcmFilePreambleSize = 32;
+constexpr size_t kGcmFileSegmentSizeOffset = 8;
+constexpr size_t kGcmFileReservedOffset = 12;
+constexpr size_t kGcmFileKeyIdOffset = 16;
+// Tink's header: len(H) || Salt (DerivedKeySize bytes) || NoncePrefix.
+constexpr size_t kGcmFileNoncePrefixSize = 7;
+// S: the default bounds latency and memory to 64 KiB; Tink's minimum is
+// len(H) + 17 (41 for AES-128/192 keys, 57 for AES-256); both sides hold
+// one segment, and a reader refuses larger ones.
+constexpr uint32_t kGcmFileDefaultSegmentSize = 65536;
+constexpr uint32_t kGcmFileMinSegmentSize = 41;
+constexpr uint32_t kGcmFileMaxSegmentSize = 64u << 20;
 
 // GCM nonce and tag sizes (96-bit nonces, 128-bit tags).
 constexpr size_t kGcmNonceSize = 12;

@@ -139,6 +139,8 @@ core_mode (GstAesStreamMode mode)
       return Mode::kCbc;
     case GST_AES_STREAM_MODE_GCM:
       return Mode::kGcm;
+    case GST_AES_STREAM_MODE_GCM_FILE:
+      return Mode::kGcmFile;
     case GST_AES_STREAM_MODE_CTR:
     default:
       return Mode::kCtr;
@@ -224,6 +226,11 @@ gst_aes_stream_mode_get_type (void)
           "GCM records: authenticated, one self-contained record per buffer, "
           "for live transport (loss, reordering, tampering)",
           "gcm"},
+      {GST_AES_STREAM_MODE_GCM_FILE,
+          "gcm-file: authenticated, seekable files and byte streams: Google "
+          "Tink's AES-GCM-HKDF streaming AEAD in an aesstream preamble (see "
+          "aesenc's segment-size, aesdec's skip-damaged-segments)",
+          "gcm-file"},
       {0, NULL, NULL},
   };
   return gst_aes_stream_register_enum (&type, "GstAesStreamMode", values);

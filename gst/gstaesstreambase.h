@@ -40,6 +40,7 @@ typedef enum
   GST_AES_STREAM_MODE_ECB = 1,
   GST_AES_STREAM_MODE_CBC = 2,
   GST_AES_STREAM_MODE_GCM = 3,
+  GST_AES_STREAM_MODE_GCM_FILE = 4,
 } GstAesStreamMode;
 
 #define GST_TYPE_AES_STREAM_MODE (gst_aes_stream_mode_get_type ())

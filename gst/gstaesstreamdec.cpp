@@ -70,6 +70,8 @@ enum
   PROP_RECORDS_REJECTED,
   PROP_STREAMS,
   PROP_RECORDS_OTHER_STREAMS,
+  PROP_SKIP_DAMAGED_SEGMENTS,
+  PROP_SEGMENTS_SKIPPED,
 };
 
 #define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
@@ -137,8 +139,11 @@ struct Counters
 {
   std::atomic<guint64> accepted{0}, replayed{0}, rejected{0}, other_streams{0};
   std::atomic<gint64> lost{0};
+  /* mode=gcm-file with skip-damaged-segments. */
+  std::atomic<guint64> segments_skipped{0};
   void reset ()
   {
+    segments_skipped = 0;
     accepted = 0;
     replayed = 0;
     rejected = 0;
@@ -152,6 +157,7 @@ struct DecImpl
   /* Settings (under the object lock). */
   GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
   GstAesStreamStreams streams = DEFAULT_STREAMS;
+  bool skip_damaged_segments = false;
   DecState state;
   Counters counters;
   /* Seeks, byte queries and pull mode (gstaesstreamseek.hpp). */
@@ -251,6 +257,9 @@ gst_aes_stream_dec_set_property (
       self->impl->streams
           = static_cast<GstAesStreamStreams> (g_value_get_enum (value));
       break;
+    case PROP_SKIP_DAMAGED_SEGMENTS:
+      self->impl->skip_damaged_segments = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -289,6 +298,14 @@ gst_aes_stream_dec_get_property (
       break;
     case PROP_RECORDS_OTHER_STREAMS:
       g_value_set_uint64 (value, c.other_streams);
+      break;
+    case PROP_SKIP_DAMAGED_SEGMENTS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->impl->skip_damaged_segments);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SEGMENTS_SKIPPED:
+      g_value_set_uint64 (value, c.segments_skipped);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -380,6 +397,17 @@ handle_caps (GstAesStreamDec *self, GstCaps *caps)
 /* ---------------------------------------------------------------------- */
 /* Start / stop */
 
+/* The codec's configuration: the shared settings plus aesdec's own. */
+static aesstream::CodecConfig
+codec_config_of (GstAesStreamDec *self, const GstAesStreamSnapshot &s)
+{
+  aesstream::CodecConfig c = s.codec_config ();
+  GST_OBJECT_LOCK (self);
+  c.skip_damaged_segments = self->impl->skip_damaged_segments;
+  GST_OBJECT_UNLOCK (self);
+  return c;
+}
+
 static gboolean
 gst_aes_stream_dec_start_stream (
     GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
@@ -409,7 +437,9 @@ gst_aes_stream_dec_start_stream (
               ? "mode=ctr with an iv (raw CTR)"
               : std::string ("mode=") + aesstream::mode_name (settings->mode);
   }
-  Problem p = aesstream::make_codec (settings->codec_config (), &st.codec);
+  self->impl->counters.segments_skipped = 0;
+  Problem p
+      = aesstream::make_codec (codec_config_of (self, *settings), &st.codec);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return FALSE;
@@ -449,6 +479,18 @@ gst_aes_stream_dec_stop_stream (GstAesStreamBase *base)
 
 /* ---------------------------------------------------------------------- */
 /* Byte-stream modes (CTR, ECB, CBC): one output per input at most */
+
+/* mode=gcm-file with skip-damaged-segments: each segment the codec skipped
+ * is counted and posted as a warning (what failed, how many so far). */
+static void
+post_skipped_segments (GstAesStreamDec *self, StreamCodec &codec)
+{
+  for (const Problem &w : codec.take_warnings ()) {
+    self->impl->counters.segments_skipped++;
+    GST_ELEMENT_WARNING (
+        self, STREAM, DECRYPT, ("%s", w.message.c_str ()), (NULL));
+  }
+}
 
 static GstFlowReturn
 gst_aes_stream_dec_prepare_output_buffer (
@@ -549,6 +591,8 @@ gst_aes_stream_dec_transform (
   const gsize in_size = gst_buffer_get_size (inbuf);
   StreamCodec::Output r;
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  if (G_UNLIKELY (st.codec.stream->mode () == aesstream::Mode::kGcmFile))
+    post_skipped_segments (GST_AES_STREAM_DEC (trans), codec);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
     add_compat_hint (st, &p);
@@ -1006,6 +1050,11 @@ mode_of_format (aesstream::StreamFormat format, aesstream::Mode *mode)
     case aesstream::StreamFormat::kGcmRecords:
       *mode = aesstream::Mode::kGcm;
       return true;
+    case aesstream::StreamFormat::kGcmFile:
+      /* The decoder reads and checks the preamble itself (key id, segment
+       * size, P as Tink's associated data). */
+      *mode = aesstream::Mode::kGcmFile;
+      return true;
     default:
       return false;
   }
@@ -1056,7 +1105,7 @@ build_from_head (
         aesstream::to_hex (info.key_id.data (), info.key_id.size ()).c_str (),
         source.c_str ());
   }
-  Problem p = aesstream::make_codec (cfg.codec_config (), &st.codec);
+  Problem p = aesstream::make_codec (codec_config_of (self, cfg), &st.codec);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return false;
@@ -1239,9 +1288,11 @@ drain (GstAesStreamDec *self, DecState &st)
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return FALSE;
   }
-  guint8 tail[StreamCodec::kMaxFinishOutput];
+  /* A last block, or gcm-file's last segment (up to its segment size). */
+  std::vector<guint8> tail (st.codec.stream->max_finish_output ());
   gsize written = 0;
-  Problem p = st.codec.stream->finish (tail, &written);
+  Problem p = st.codec.stream->finish (tail.data (), &written);
+  post_skipped_segments (self, *st.codec.stream);
   if (!p.ok ()) {
     add_compat_hint (st, &p);
     GST_AES_STREAM_POST_PROBLEM (self, p);
@@ -1249,8 +1300,8 @@ drain (GstAesStreamDec *self, DecState &st)
   }
   if (written > 0)
     gst_aes_stream_base_push_bytes (
-        GST_AES_STREAM_BASE (self), tail, written, (GstBufferFlags)0);
-  OPENSSL_cleanse (tail, sizeof (tail)); /* plaintext */
+        GST_AES_STREAM_BASE (self), tail.data (), written, (GstBufferFlags)0);
+  OPENSSL_cleanse (tail.data (), tail.size ()); /* plaintext */
   return TRUE;
 }
 
@@ -1604,6 +1655,21 @@ install_properties (GObjectClass *klass)
     g_object_class_install_property (klass, c.id,
         g_param_spec_uint64 (c.name, c.nick, c.blurb, 0, G_MAXUINT64, 0,
             (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property (klass, PROP_SKIP_DAMAGED_SEGMENTS,
+      g_param_spec_boolean ("skip-damaged-segments", "Skip damaged segments",
+          "mode=gcm-file: to recover a damaged or interrupted recording, skip "
+          "segments that fail authentication (and a missing end) with a "
+          "warning each, instead of stopping with an error. Only "
+          "authenticated segments are ever output either way",
+          FALSE,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (klass, PROP_SEGMENTS_SKIPPED,
+      g_param_spec_uint64 ("segments-skipped", "Segments skipped",
+          "mode=gcm-file with skip-damaged-segments: segments skipped (and "
+          "a missing end counted once)",
+          0, G_MAXUINT64, 0,
+          (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 
 static void
@@ -1631,8 +1697,8 @@ gst_aes_stream_dec_class_init (GstAesStreamDecClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "AES stream decryption",
       "Filter/Decryptor",
-      "Decrypts a stream encrypted with AES-CTR, AES-GCM, AES-CBC or AES-ECB "
-      "using OpenSSL",
+      "Decrypts a stream encrypted with AES-CTR, AES-GCM records, gcm-file "
+      "(Tink streaming AEAD), AES-CBC or AES-ECB using OpenSSL",
       "aesstream developers");
 
   parent_generate_output = trans_class->generate_output;

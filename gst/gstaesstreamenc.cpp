@@ -37,6 +37,7 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
+#include <vector>
 
 #include "gstaesstreamprivate.hpp"
 #include "gstaesstreamseek.hpp"
@@ -70,10 +71,18 @@ struct EncState
   aesstream::EncoderRewrites rewrites;
 };
 
+enum
+{
+  PROP_0,
+  PROP_SEGMENT_SIZE,
+};
+
 struct _GstAesStreamEnc
 {
   GstAesStreamBase parent;
   EncState *state;
+  /* mode=gcm-file: Tink's CiphertextSegmentSize (under the object lock). */
+  guint segment_size;
 };
 
 G_DEFINE_TYPE (GstAesStreamEnc, gst_aes_stream_enc, GST_TYPE_AES_STREAM_BASE);
@@ -172,7 +181,11 @@ gst_aes_stream_enc_start_stream (
     GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
 {
   EncState st;
-  Problem p = aesstream::make_codec (settings->codec_config (), &st.codec);
+  aesstream::CodecConfig config = settings->codec_config ();
+  GST_OBJECT_LOCK (base);
+  config.segment_size = GST_AES_STREAM_ENC (base)->segment_size;
+  GST_OBJECT_UNLOCK (base);
+  Problem p = aesstream::make_codec (config, &st.codec);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (base, p);
     return FALSE;
@@ -327,9 +340,10 @@ drain (GstAesStreamEnc *self, EncState &st)
   if (st.compat && !st.fed)
     return TRUE; /* gst-plugins-bad: an empty stream stays empty */
   StreamCodec &codec = *st.codec.stream;
-  guint8 tail[StreamCodec::kMaxFinishOutput];
+  /* A padded block, or gcm-file's last segment (up to segment-size). */
+  std::vector<guint8> tail (codec.max_finish_output ());
   gsize written = 0;
-  Problem p = codec.finish (tail, &written);
+  Problem p = codec.finish (tail.data (), &written);
   if (!p.ok ()) {
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return FALSE;
@@ -339,8 +353,8 @@ drain (GstAesStreamEnc *self, EncState &st)
     gst_aes_stream_base_push_bytes (
         base, prefix.data, prefix.size, GST_BUFFER_FLAG_HEADER);
   if (written > 0)
-    gst_aes_stream_base_push_bytes (base, tail, written, (GstBufferFlags)0);
-  OPENSSL_cleanse (tail, sizeof (tail));
+    gst_aes_stream_base_push_bytes (
+        base, tail.data (), written, (GstBufferFlags)0);
   return TRUE;
 }
 
@@ -435,9 +449,47 @@ gst_aes_stream_enc_query (
 /* ---------------------------------------------------------------------- */
 
 static void
+gst_aes_stream_enc_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstAesStreamEnc *self = GST_AES_STREAM_ENC (object);
+  if (gst_aes_stream_base_refuse_while_running (
+          GST_AES_STREAM_BASE (self), pspec))
+    return;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SEGMENT_SIZE:
+      self->segment_size = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_aes_stream_enc_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstAesStreamEnc *self = GST_AES_STREAM_ENC (object);
+  switch (prop_id) {
+    case PROP_SEGMENT_SIZE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->segment_size);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
 gst_aes_stream_enc_init (GstAesStreamEnc *self)
 {
   self->state = new EncState ();
+  self->segment_size = format::kGcmFileDefaultSegmentSize;
 }
 
 static void
@@ -466,13 +518,25 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
   base_class->stop_stream = gst_aes_stream_enc_stop_stream;
 
   gobject_class->finalize = gst_aes_stream_enc_finalize;
+  gobject_class->set_property = gst_aes_stream_enc_set_property;
+  gobject_class->get_property = gst_aes_stream_enc_get_property;
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_SIZE,
+      g_param_spec_uint ("segment-size", "Segment size",
+          "mode=gcm-file: bytes of ciphertext per segment, tag included "
+          "(Tink's CiphertextSegmentSize). Bounds latency and memory: aesenc "
+          "holds up to one segment. At least 41 (57 with AES-256 keys), at "
+          "most 64 MiB",
+          format::kGcmFileMinSegmentSize, format::kGcmFileMaxSegmentSize,
+          format::kGcmFileDefaultSegmentSize,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "AES stream encryption",
       "Filter/Encryptor",
-      "Encrypts a stream with AES-CTR (default), AES-GCM, AES-CBC or AES-ECB "
-      "using OpenSSL",
+      "Encrypts a stream with AES-CTR (default), AES-GCM records, gcm-file "
+      "(Tink streaming AEAD), AES-CBC or AES-ECB using OpenSSL",
       "aesstream developers");
 
   trans_class->transform_caps

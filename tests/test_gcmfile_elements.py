@@ -1,0 +1,185 @@
+"""aesenc/aesdec mode=gcm-file against the independent implementation
+(tests/gcmfile_ref.py): our files read by it, its files read by aesdec, every
+key size, several segment sizes, sizes around each segment boundary, several
+MB, random re-chunking of plaintext and ciphertext; every manipulation an
+error with only a prefix (ending at a segment boundary) output.
+
+Pipelines run as `appsrc ! element ! appsink` in a process of their own
+(tests/chunkrun.py), with a timeout, so that an error during preroll cannot
+hang the test (gst-launch-1.0 sometimes does)."""
+import json
+import os
+import random
+import subprocess
+import sys
+import unittest
+
+import gcmfile_ref as ref
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = {128: bytes(range(16)), 192: bytes(range(24)), 256: bytes(range(32))}
+
+
+def run(element, props, chunks):
+    """Pushes `chunks` through `element`; returns (output buffers, error)."""
+    req = {"element": element, "props": props, "chunks": [c.hex() for c in chunks]}
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "chunkrun.py")],
+                          input=json.dumps(req), capture_output=True, text=True,
+                          timeout=180)
+    if proc.returncode != 0:
+        raise AssertionError("chunkrun failed: " + proc.stderr)
+    out = json.loads(proc.stdout)
+    assert out["plugin"] == "aesstream", out["plugin"]
+    r = out["runs"][0]
+    return [bytes.fromhex(c) for c in r["chunks"]], r["error"]
+
+
+def rechunk(data, seed, maximum=70000):
+    rng = random.Random(seed)
+    out, pos = [], 0
+    while pos < len(data):
+        n = rng.randint(1, maximum)  # appsrc cannot push an empty buffer
+        out.append(data[pos:pos + n])
+        pos += n
+    return out
+
+
+def encrypt(key, plain, s, seed=1):
+    bufs, err = run("aesenc", {"mode": "gcm-file", "key": key.hex(), "segment-size": s},
+                    rechunk(plain, seed))
+    assert err is None, err
+    return b"".join(bufs)
+
+
+def decrypt(key, data, seed=2, **props):
+    p = {"mode": "gcm-file", "key": key.hex()}
+    p.update(props)
+    bufs, err = run("aesdec", p, rechunk(data, seed))
+    return b"".join(bufs), err
+
+
+def first_plain(key, s):
+    return s - (1 + ref.derived_key_size(key) + 7) - 16
+
+
+def boundaries(key, s, n=40):
+    return [0] + [first_plain(key, s) + i * (s - 16) for i in range(n)]
+
+
+class GcmFileElements(unittest.TestCase):
+    def test_our_files_read_by_the_reference_and_its_files_by_aesdec(self):
+        for bits, key in KEYS.items():
+            for s in (100, 4096, 65536):
+                f, p = first_plain(key, s), s - 16
+                for n in sorted({0, 1, f - 1, f, f + 1, f + p - 1, f + p, f + p + 1}):
+                    plain = random.Random(n + s + bits).randbytes(n)
+                    with self.subTest(bits=bits, s=s, n=n):
+                        ours = encrypt(key, plain, s, seed=n)
+                        self.assertEqual(ours[:32], ref.preamble(key, s))
+                        self.assertEqual(ref.decrypt(key, ours), plain)
+                        out, err = decrypt(key, ref.encrypt(key, plain, s), seed=n + 1)
+                        self.assertIsNone(err)
+                        self.assertEqual(out, plain)
+
+    def test_several_megabytes_both_ways(self):
+        key = KEYS[256]
+        plain = random.Random(7).randbytes(5 * 1024 * 1024 + 11)
+        self.assertEqual(ref.decrypt(key, encrypt(key, plain, 65536, seed=3)), plain)
+        out, err = decrypt(key, ref.encrypt(key, plain, 65536), seed=4)
+        self.assertIsNone(err)
+        self.assertEqual(out, plain)
+
+    def test_every_manipulation_is_an_error_with_a_prefix_out(self):
+        key, s = KEYS[128], 400
+        plain = random.Random(5).randbytes(6000)
+        f = ref.encrypt(key, plain, s)
+        other = ref.encrypt(key, plain, s)
+        seg = lambda i: 32 + (i * s if i else 24)
+        cases = {
+            "bit flip": (f[:1000] + bytes([f[1000] ^ 1]) + f[1001:], "fails authentication"),
+            "dropped segment": (f[:seg(3)] + f[seg(4):], "segment 3"),
+            "swapped segments": (f[:seg(2)] + f[seg(3):seg(4)] + f[seg(2):seg(3)] + f[seg(4):],
+                                 "segment 2"),
+            "spliced segment": (f[:seg(5)] + other[seg(5):seg(6)] + f[seg(6):], "segment 5"),
+            "last segment removed": (f[:seg(15)], "without a final segment"),
+            "cut inside a segment": (f[:seg(7) + 50], "ends inside segment 7"),
+            "other file's final segment": (f[:seg(4)] + ref.encrypt(key, b"", s)[-16:],
+                                           "segment 4"),
+            "changed preamble": (f[:11] + b"\x80" + f[12:], "segment 0"),
+            "appended data": (f + other[seg(1):seg(2)], "segment 15"),
+        }
+        for name, (bad, words) in cases.items():
+            with self.subTest(name):
+                out, err = decrypt(key, bad, seed=len(name))
+                self.assertIsNotNone(err)
+                self.assertIn(words, err)
+                self.assertTrue(plain.startswith(out))
+                self.assertIn(len(out), boundaries(key, s))
+                if name.startswith(("last", "cut")):
+                    self.assertIn("skip-damaged-segments", err)
+
+    def test_aesdec_without_mode_detects_the_preamble(self):
+        key = KEYS[256]
+        plain = random.Random(9).randbytes(200_000)
+        bufs, err = run("aesdec", {"key": key.hex()}, rechunk(ref.encrypt(key, plain, 4096), 3))
+        self.assertIsNone(err)
+        self.assertEqual(b"".join(bufs), plain)
+        # and a manipulation is still found
+        bad = bytearray(ref.encrypt(key, plain, 4096))
+        bad[5000] ^= 1
+        bufs, err = run("aesdec", {"key": key.hex()}, rechunk(bytes(bad), 4))
+        self.assertIn("fails authentication", err)
+
+    def test_wrong_key_is_an_error_before_any_output(self):
+        f = ref.encrypt(KEYS[128], b"x" * 5000, 1000)
+        out, err = decrypt(bytes(16), f)
+        self.assertEqual(out, b"")
+        self.assertIn("another key", err)
+
+    def test_skip_damaged_segments_recovers_the_rest(self):
+        key, s = KEYS[192], 300
+        plain = random.Random(6).randbytes(5000)
+        f = bytearray(ref.encrypt(key, plain, s))
+        f[32 + 3 * s + 10] ^= 1
+        out, err = decrypt(key, bytes(f), **{"skip-damaged-segments": "true"})
+        self.assertIsNone(err)
+        b = boundaries(key, s)
+        self.assertEqual(out, plain[:b[3]] + plain[b[4]:])
+        # a truncated recording: what is there comes out
+        out, err = decrypt(key, ref.encrypt(key, plain, s)[:-7],
+                           **{"skip-damaged-segments": "true"})
+        self.assertIsNone(err)
+        self.assertEqual(out, plain[:b[17]])
+
+    def test_streamable_muxer_output_is_recorded_byte_for_byte(self):
+        """What a muxer that never goes back writes, aesenc mode=gcm-file
+        records exactly: the decrypted file equals the muxer's own output
+        from the same run (a tee), for Matroska/WebM and Ogg."""
+        from aestest import gst_launch
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            key = os.path.join(d, "k")
+            with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(KEYS[128].hex())
+            for name, src, mux in (
+                    ("webm", "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120 "
+                             "! vp8enc deadline=1", "webmmux streamable=true"),
+                    ("ogg", "audiotestsrc num-buffers=40 ! vorbisenc", "oggmux")):
+                with self.subTest(name):
+                    plain, enc = os.path.join(d, name), os.path.join(d, name + ".aes")
+                    gst_launch(f"{src} ! {mux} ! tee name=t ! queue ! filesink location={plain} "
+                               f"t. ! queue ! aesenc mode=gcm-file key-file={key} "
+                               f"segment-size=4096 ! filesink location={enc}")
+                    with open(plain, "rb") as f:
+                        expected = f.read()
+                    with open(enc, "rb") as f:
+                        self.assertEqual(ref.decrypt(KEYS[128], f.read()), expected)
+
+    def test_segment_size_out_of_range_is_refused_at_start(self):
+        _, err = run("aesenc", {"mode": "gcm-file", "key": KEYS[256].hex(),
+                                "segment-size": 56}, [b"abc"])
+        self.assertIn("segment-size", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
