@@ -125,7 +125,7 @@ constexpr char kRecordKdfInfo[] = "aesstream gcm v1";
 //  12  4  reserved, zero
 //  16 16  key id
 constexpr uint8_t kGcmFileVersion = 2;
-constexpr size_t kGcmFilePreambleSize = 32;
+// kGcmFilePreambleSize (32) and kModeGcmFile are stated above.
 constexpr size_t kGcmFileSegmentSizeOffset = 8;
 constexpr size_t kGcmFileReservedOffset = 12;
 constexpr size_t kGcmFileKeyIdOffset = 16;
