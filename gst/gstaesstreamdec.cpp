@@ -430,7 +430,7 @@ gst_aes_stream_dec_start_stream (
   }
   /* (gst-plugins-bad's CBC, compat, sniffs for our formats itself.) */
   if (!header_mode && settings->mode != aesstream::Mode::kGcm
-      && !settings->compat) {
+      && settings->mode != aesstream::Mode::kGcmFile && !settings->compat) {
     st.checking_raw = true;
     st.raw_description
         = settings->mode == aesstream::Mode::kCtr
