@@ -408,6 +408,28 @@ codec_config_of (GstAesStreamDec *self, const GstAesStreamSnapshot &s)
   return c;
 }
 
+/* mode=gcm: aesdec's record policies for a new opener, whether the mode was
+ * set or detected from the stream's first bytes (both paths call this, so
+ * that invalid-records and streams mean the same either way). */
+static void
+setup_records (GstAesStreamDec *self, DecState &st)
+{
+  if (!st.codec.opener)
+    return;
+  st.adapter.reset (gst_adapter_new ());
+  GST_OBJECT_LOCK (self);
+  st.invalid_records = self->impl->invalid_records;
+  GstAesStreamStreams streams = self->impl->streams;
+  GST_OBJECT_UNLOCK (self);
+  st.codec.opener->set_stream_policy (
+      streams == GST_AES_STREAM_STREAMS_ALL
+          ? GcmRecordOpener::StreamPolicy::kAll
+      : streams == GST_AES_STREAM_STREAMS_NEWEST
+          ? GcmRecordOpener::StreamPolicy::kNewest
+          : GcmRecordOpener::StreamPolicy::kFollowOne);
+  self->impl->counters.reset ();
+}
+
 static gboolean
 gst_aes_stream_dec_start_stream (
     GstAesStreamBase *base, const GstAesStreamSnapshot *settings)
@@ -450,20 +472,7 @@ gst_aes_stream_dec_start_stream (
   if (settings->serialize_iv && settings->iv)
     GST_INFO_OBJECT (self, "serialize-iv: the iv property is not used, the "
                            "stream carries the IV");
-  if (st.codec.opener) {
-    st.adapter.reset (gst_adapter_new ());
-    GST_OBJECT_LOCK (self);
-    st.invalid_records = self->impl->invalid_records;
-    GstAesStreamStreams streams = self->impl->streams;
-    GST_OBJECT_UNLOCK (self);
-    st.codec.opener->set_stream_policy (
-        streams == GST_AES_STREAM_STREAMS_ALL
-            ? GcmRecordOpener::StreamPolicy::kAll
-        : streams == GST_AES_STREAM_STREAMS_NEWEST
-            ? GcmRecordOpener::StreamPolicy::kNewest
-            : GcmRecordOpener::StreamPolicy::kFollowOne);
-    self->impl->counters.reset ();
-  }
+  setup_records (self, st);
   self->impl->state = std::move (st);
   self->impl->random_access.start (settings->codec_config ());
   return TRUE;
@@ -1110,13 +1119,7 @@ build_from_head (
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return false;
   }
-  if (st.codec.opener) {
-    st.adapter.reset (gst_adapter_new ());
-    GST_OBJECT_LOCK (self);
-    st.invalid_records = self->impl->invalid_records;
-    GST_OBJECT_UNLOCK (self);
-    self->impl->counters.reset ();
-  }
+  setup_records (self, st);
   GST_INFO_OBJECT (self, "stream is %s (version %u): mode=%s",
       aesstream::stream_format_name (info.format), (guint)info.version,
       info.mode);

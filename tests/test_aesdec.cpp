@@ -668,6 +668,28 @@ TEST (GcmAttack, streams_all_interleaves_every_authentic_stream)
   EXPECT_EQ (n, 6u);
 }
 
+// The same policy when the mode is detected from the records (no mode set):
+// the detecting path configures the opener like the mode=gcm path. Before,
+// it followed one stream whatever streams= said.
+TEST (GcmAttack, streams_all_also_applies_when_the_mode_is_detected)
+{
+  auto a = gcm_records (some_chunks (3, 27)),
+       b = gcm_records (some_chunks (3, 28));
+  Harness h ("aesdec",
+      {{"key", kKey128}, {"invalid-records", "drop"}, {"streams", "all"}});
+  size_t n = 0;
+  for (size_t i = 0; i < 3; i++) {
+    for (const Bytes *rec : {&a[i], &b[i]}) {
+      ASSERT_EQ (h.push (*rec), GST_FLOW_OK);
+      while (GstBuffer *buf = gst_harness_try_pull (h.h)) {
+        n++;
+        gst_buffer_unref (buf);
+      }
+    }
+  }
+  EXPECT_EQ (n, 6u);
+}
+
 // ---------------------------------------------------------------------------
 // Without key or mode: the stream says what it is and which key it needs.
 // Key ids expected here come from Python's hmac (tests/test_core.cpp).
