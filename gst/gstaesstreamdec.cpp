@@ -436,6 +436,9 @@ gst_aes_stream_dec_start_stream (
 {
   GstAesStreamDec *self = GST_AES_STREAM_DEC (base);
   DecState st;
+  /* mode=gcm-file's count is per stream, whichever path builds the codec
+   * (mode=gcm's counters are reset with its opener). */
+  self->impl->counters.segments_skipped = 0;
   const bool header_mode = settings->mode == aesstream::Mode::kCtr
                            && !settings->iv && !settings->serialize_iv;
   if (settings->key.empty () || !settings->mode_set) {
@@ -459,7 +462,6 @@ gst_aes_stream_dec_start_stream (
               ? "mode=ctr with an iv (raw CTR)"
               : std::string ("mode=") + aesstream::mode_name (settings->mode);
   }
-  self->impl->counters.segments_skipped = 0;
   Problem p
       = aesstream::make_codec (codec_config_of (self, *settings), &st.codec);
   if (!p.ok ()) {

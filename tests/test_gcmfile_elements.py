@@ -151,6 +151,49 @@ class GcmFileElements(unittest.TestCase):
         self.assertIsNone(err)
         self.assertEqual(out, plain[:b[17]])
 
+    def test_skip_damaged_segments_without_mode(self):
+        """The codec made from the detected preamble gets aesdec's
+        skip-damaged-segments like the mode=gcm-file one; segments-skipped
+        counts per stream (a second run of the same element starts at 0)."""
+        import gi
+        gi.require_version("Gst", "1.0")
+        from gi.repository import Gst
+        Gst.init(None)
+        key, s = KEYS[128], 300
+        plain = random.Random(8).randbytes(5000)
+        f = bytearray(ref.encrypt(key, plain, s))
+        f[32 + 5 * s + 10] ^= 1
+        b = boundaries(key, s)
+        pipeline = Gst.parse_launch(
+            f"appsrc name=src format=bytes ! aesdec name=dec key={key.hex()} "
+            "skip-damaged-segments=true ! appsink name=sink sync=false emit-signals=true")
+        dec, src, sink = (pipeline.get_by_name(n) for n in ("dec", "src", "sink"))
+        self.assertEqual(dec.get_factory().get_plugin().get_name(), "aesstream")
+        out = []
+
+        def on_sample(appsink):
+            buf = appsink.emit("pull-sample").get_buffer()
+            out.append(buf.extract_dup(0, buf.get_size()))
+            return Gst.FlowReturn.OK
+
+        sink.connect("new-sample", on_sample)
+        for run_no in range(2):
+            with self.subTest(run=run_no):
+                out.clear()
+                pipeline.set_state(Gst.State.PLAYING)
+                for c in rechunk(bytes(f), run_no, 700):
+                    src.emit("push-buffer", Gst.Buffer.new_wrapped(c))
+                src.emit("end-of-stream")
+                msg = pipeline.get_bus().timed_pop_filtered(
+                    60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+                skipped = dec.get_property("segments-skipped")
+                pipeline.set_state(Gst.State.NULL)
+                self.assertIsNotNone(msg)
+                self.assertEqual(msg.type, Gst.MessageType.EOS,
+                                 msg.parse_error() if msg.type == Gst.MessageType.ERROR else "")
+                self.assertEqual(b"".join(out), plain[:b[5]] + plain[b[6]:])
+                self.assertEqual(skipped, 1)
+
     def test_streamable_muxer_output_is_recorded_byte_for_byte(self):
         """What a muxer that never goes back writes, aesenc mode=gcm-file
         records exactly: the decrypted file equals the muxer's own output
