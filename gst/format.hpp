@@ -137,10 +137,27 @@ constexpr size_t kGcmFileNoncePrefixSize = 7;
 constexpr uint32_t kGcmFileDefaultSegmentSize = 65536;
 constexpr uint32_t kGcmFileMinSegmentSize = 41;
 constexpr uint32_t kGcmFileMaxSegmentSize = 64u << 20;
-
 // GCM nonce and tag sizes (96-bit nonces, 128-bit tags).
 constexpr size_t kGcmNonceSize = 12;
 constexpr size_t kGcmTagSize = 16;
+// Tink's DerivedKeySize D for a key length: 32 for AES-256 keys, 16 for
+// AES-128 and AES-192 keys (Tink derives only 16- or 32-byte AES-GCM keys).
+constexpr size_t
+gcm_file_derived_key_size (size_t key_length)
+{
+  return key_length == 32 ? 32 : 16;
+}
+// The smallest S for a key length: Tink's header (len(H) = 1 + D + 7) and
+// a tag must fit in segment 0 with a byte to spare (41 or 57). The probe
+// (typefinder, format detection) and the codec check the same bounds.
+constexpr uint32_t
+gcm_file_min_segment_size (size_t key_length)
+{
+  return static_cast<uint32_t> (1 + gcm_file_derived_key_size (key_length)
+                                + kGcmFileNoncePrefixSize + kGcmTagSize + 1);
+}
+static_assert (gcm_file_min_segment_size (16) == kGcmFileMinSegmentSize,
+    "the smallest segment size is that of 16-byte derived keys");
 
 } // namespace format
 } // namespace aesstream

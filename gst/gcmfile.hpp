@@ -50,7 +50,7 @@ constexpr const char *kSkipPropertyHint
 constexpr size_t
 derived_key_size (size_t key_length)
 {
-  return key_length == 32 ? 32 : 16;
+  return format::gcm_file_derived_key_size (key_length);
 }
 // len(H) = 1 + D + 7.
 constexpr size_t

@@ -33,23 +33,27 @@ probe_gcm_file (
   out.mode = "gcm-file";
   out.key_length = key_length;
   out.header_size = format::kGcmFilePreambleSize;
-  out.segment_size = read_be32 (d + 8);
-  if (d[12] != 0 || d[13] != 0 || d[14] != 0 || d[15] != 0) {
+  out.segment_size = read_be32 (d + format::kGcmFileSegmentSizeOffset);
+  const uint8_t *reserved = d + format::kGcmFileReservedOffset;
+  if (reserved[0] != 0 || reserved[1] != 0 || reserved[2] != 0
+      || reserved[3] != 0) {
     *error = "gcm-file preamble has non-zero reserved bytes (offsets 12 to "
              "15)";
     return ProbeResult::kInvalid;
   }
-  // Tink's header is 1 + D + 7 bytes (D = 32 for AES-256 keys, else 16)
-  // and the first segment must hold it and a tag.
-  const uint32_t derived = key_length == 32 ? 32 : 16;
-  if (out.segment_size <= 8 + derived + 16) {
+  // The bounds the decoder enforces: segment 0 must hold Tink's header and
+  // a tag; no reader holds a segment larger than the maximum.
+  const uint32_t min = format::gcm_file_min_segment_size (key_length);
+  if (out.segment_size < min
+      || out.segment_size > format::kGcmFileMaxSegmentSize) {
     *error = "gcm-file preamble names a segment size of "
-             + std::to_string (out.segment_size)
-             + " bytes, too small to hold a segment";
+             + std::to_string (out.segment_size) + " bytes, outside ["
+             + std::to_string (min) + ", "
+             + std::to_string (format::kGcmFileMaxSegmentSize) + "]";
     return ProbeResult::kInvalid;
   }
   out.has_key_id = true;
-  std::memcpy (out.key_id.data (), d + 16, kKeyIdSize);
+  std::memcpy (out.key_id.data (), d + format::kGcmFileKeyIdOffset, kKeyIdSize);
   *info = out;
   return ProbeResult::kMatch;
 }

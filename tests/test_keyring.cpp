@@ -316,6 +316,16 @@ TEST (Probe, gcm_file_preamble)
   bad[11] = 57;
   EXPECT_EQ (probe_stream (bad.data (), bad.size (), &info, &error),
       ProbeResult::kMatch);
+  // The largest S a reader holds is 64 MiB (format.hpp): beyond it the
+  // typefinder does not claim the stream and aesdec says why at once.
+  bad[8] = 0x04;
+  bad[9] = bad[10] = bad[11] = 0;
+  EXPECT_EQ (probe_stream (bad.data (), bad.size (), &info, &error),
+      ProbeResult::kMatch);
+  bad[11] = 1;
+  EXPECT_EQ (probe_stream (bad.data (), bad.size (), &info, &error),
+      ProbeResult::kInvalid);
+  EXPECT_NE (error.find ("67108865"), std::string::npos) << error;
 }
 
 TEST (Probe, gcm_record)
