@@ -1,7 +1,8 @@
 """Playback in ordinary players with the key found by its id: gst-play-1.0,
 gst-discoverer-1.0, playbin (with a seek where the decoder allows one) and
 the example application that answers request-key (fake sinks, bounded
-time)."""
+time); for the CTR header and for a mode=gcm-file recording, whose preamble
+carries the key id as well."""
 import os
 import subprocess
 import unittest
@@ -12,7 +13,7 @@ gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
 from aestest import NIST_KEYS, TempDirTestCase, gst_launch  # noqa: E402
-from test_players import KEY, key_id  # noqa: E402
+from test_players import KEY, key_id, plugged  # noqa: E402
 
 
 EXAMPLE_PLAY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -23,6 +24,10 @@ class Players(TempDirTestCase):
     """gst-play-1.0, gst-discoverer-1.0, playbin and the example application,
     with the key found by its id (fake sinks, bounded time)."""
 
+    # aesenc's settings for the recording (the CTR header by default).
+    ENC_PROPS = ""
+    HEAD = b"AESs\x02\x01\x20\x30"
+
     def setUp(self):
         super().setUp()
         self.mkv = self.path("plain.mkv")
@@ -30,7 +35,8 @@ class Players(TempDirTestCase):
         gst_launch("videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
                    f"framerate=30/1 ! vp8enc deadline=1 ! matroskamux ! filesink location={self.mkv}")
         self.enc = self.path("x.mkv.aes")
-        gst_launch(f"filesrc location={self.mkv} ! aesenc key={KEY} ! filesink location={self.enc}")
+        gst_launch(f"filesrc location={self.mkv} ! aesenc key={KEY} {self.ENC_PROPS} "
+                   f"! filesink location={self.enc}")
         self.ring = self.path("keyring")
         self.env = dict(os.environ, AESSTREAM_KEYRING=self.ring)
 
@@ -44,8 +50,24 @@ class Players(TempDirTestCase):
     def test_the_header_carries_the_key_id(self):
         with open(self.enc, "rb") as f:
             head = f.read(48)
-        self.assertEqual(head[:8], b"AESs\x02\x01\x20\x30")
+        self.assertEqual(head[:8], self.HEAD)
         self.assertEqual(head[16:32], key_id(KEY))
+
+    def test_aesdec_with_the_key_and_no_mode_gives_back_the_file(self):
+        out = self.path("out.mkv")
+        gst_launch(f"filesrc location={self.enc} ! aesdec key={KEY} ! filesink location={out}")
+        with open(out, "rb") as got, open(self.mkv, "rb") as want:
+            self.assertEqual(got.read(), want.read())
+
+    def test_decodebin_plugs_the_decryptor_with_the_key_from_the_keyring(self):
+        self.with_keyring()
+        os.environ["AESSTREAM_KEYRING"] = self.ring
+        self.addCleanup(os.environ.pop, "AESSTREAM_KEYRING", None)
+        added, err = plugged(f"filesrc location={self.enc} ! decodebin ! fakesink")
+        self.assertIsNone(err)
+        self.assertIn("aesstreamdecryptor", added)
+        self.assertIn("matroskademux", added)
+        self.assertIn("vp8dec", added)
 
     def test_gst_play_plays_to_the_end(self):
         r = self.run_cmd(["gst-play-1.0", "--no-interactive", "--videosink=fakesink",
@@ -129,6 +151,14 @@ class Players(TempDirTestCase):
                          self.env)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"key id {key_id(KEY).hex()}", r.stderr)
+
+
+class GcmFilePlayers(Players):
+    """The same players over a mode=gcm-file recording: the preamble carries
+    the key id too, so aesdec without mode, decodebin, playbin, gst-play and
+    the request-key application find format and key by themselves."""
+    ENC_PROPS = "mode=gcm-file segment-size=4096"
+    HEAD = b"AESs\x02\x05\x20\x20"
 
 
 if __name__ == "__main__":
