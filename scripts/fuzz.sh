@@ -10,7 +10,8 @@
 #       N seconds per target (default 10), J targets at once (default 2).
 #       Targets: core typefind dec-ctr-header dec-ctr-raw dec-ecb dec-cbc
 #       dec-cbc-per-buffer dec-cbc-serialize-iv dec-cbc-serialize-iv-stream
-#       dec-gcm-error dec-gcm-drop (default: all).
+#       dec-gcm-error dec-gcm-drop dec-gcm-file dec-gcm-file-detect
+#       (default: all).
 #
 # Fuzz longer (README "Fuzzing"): scripts/fuzz.sh --seconds 3600 dec-gcm-drop
 set -euo pipefail

@@ -63,6 +63,22 @@ decoder_configs ()
       {"dec-gcm-drop",
           {{"mode", "gcm"}, {"key", kKeyHex}, {"invalid-records", "drop"}},
           {{"mode", "gcm"}, {"key", kKeyHex}}, true},
+      // mode=gcm-file (Tink streaming AEAD): small segments, so that the
+      // seeds hold many of them and segment boundaries fall everywhere.
+      // (skip-damaged-segments has no row: an output buffer may then join
+      // the segments either side of a skipped one, authentic but not one
+      // substring of the known plaintext, which this oracle checks.)
+      {"dec-gcm-file", {{"mode", "gcm-file"}, {"key", kKeyHex}},
+          {{"mode", "gcm-file"}, {"key", kKeyHex}, {"segment-size", "128"}},
+          true},
+      // The same streams with the format detected (no mode): the first
+      // bytes held, probed, the codec built from them. Not authenticated:
+      // without mode the preamble is believed before anything checks it,
+      // so a preamble rewritten into a CTR header decrypts as CTR
+      // (docs/format.md: set mode=gcm-file to rule that out).
+      {"dec-gcm-file-detect", {{"key", kKeyHex}},
+          {{"mode", "gcm-file"}, {"key", kKeyHex}, {"segment-size", "128"}},
+          false},
   };
   return configs;
 }

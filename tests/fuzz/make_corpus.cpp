@@ -110,7 +110,7 @@ main (int argc, char **argv)
   mkdir (out.c_str (), 0755);
   const std::vector<size_t> packets = {100, 100, 100, 100, 100, 100};
   const std::vector<size_t> mixed = {1400, 0, 17, 300, 1, 64};
-  Bytes ctr_stream, gcm_stream;
+  Bytes ctr_stream, gcm_stream, gcm_file_stream;
   for (const fuzz::DecoderConfig &c : fuzz::decoder_configs ()) {
     std::string dir = out + "/" + c.name;
     mkdir (dir.c_str (), 0755);
@@ -131,6 +131,8 @@ main (int argc, char **argv)
     }
     if (std::string (c.name) == "dec-ctr-header")
       ctr_stream = concat (a);
+    if (std::string (c.name) == "dec-gcm-file")
+      gcm_file_stream = concat (a);
   }
 
   std::string core = out + "/core";
@@ -150,6 +152,9 @@ main (int argc, char **argv)
       prefixed (5, Bytes (ctr_stream.begin (), ctr_stream.begin () + 48)));
   write_file (core + "/seed-probe-records",
       prefixed (5, Bytes (gcm_stream.begin (), gcm_stream.begin () + 48)));
+  write_file (core + "/seed-probe-gcm-file",
+      prefixed (
+          5, Bytes (gcm_file_stream.begin (), gcm_file_stream.begin () + 48)));
   std::string ring
       = "# keys\n" + key + "\n00112233445566778899aabbccddeeff:" + key + "\n";
   write_file (
@@ -160,6 +165,8 @@ main (int argc, char **argv)
   write_file (tf + "/seed-header",
       Bytes (ctr_stream.begin (), ctr_stream.begin () + 64));
   write_file (tf + "/seed-records", gcm_stream);
+  write_file (tf + "/seed-gcm-file",
+      Bytes (gcm_file_stream.begin (), gcm_file_stream.begin () + 64));
   std::printf ("corpus written to %s\n", out.c_str ());
   return 0;
 }
