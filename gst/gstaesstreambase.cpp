@@ -845,13 +845,15 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
-          "Cipher mode: ctr (streaming), gcm (authenticated records), cbc "
+          "Cipher mode: ctr (streaming), gcm-file (authenticated, seekable "
+          "files: Tink streaming AEAD), gcm (authenticated records), cbc "
           "(gst-plugins-bad compatible) or ecb (insecure, the original "
           "recipe). Unset: cbc if any of iv, cipher, serialize-iv, "
           "per-buffer-padding is set (gst-plugins-bad's meaning), else ctr "
-          "with a random IV in a header (aesdec: detects ctr-header and gcm "
-          "streams, and finds the key by id). Reads back as the mode that "
-          "runs",
+          "with a random IV in a header (aesdec: detects ctr-header, "
+          "gcm-file and gcm streams, and finds the key by id; set "
+          "mode=gcm-file to accept nothing unauthenticated). Reads back as "
+          "the mode that runs",
           GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",

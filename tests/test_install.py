@@ -51,7 +51,7 @@ class PluginRegistration(TempDirTestCase):
                              text=True, timeout=120).stdout
         mode = out[out.index("  mode "):]
         mode = mode[:mode.index("\n  ", 10)]
-        for m in ("ctr", "gcm", "cbc", "ecb"):
+        for m in ("ctr", "gcm-file", "gcm", "cbc", "ecb"):
             self.assertIn(m + " (", mode)
         iv = out[out.index("  iv "):]
         iv = iv[:iv.index("\n  ", 10)]
