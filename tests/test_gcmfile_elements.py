@@ -130,6 +130,23 @@ class GcmFileElements(unittest.TestCase):
         bufs, err = run("aesdec", {"key": key.hex()}, rechunk(bytes(bad), 4))
         self.assertIn("fails authentication", err)
 
+    def test_a_preamble_rewritten_into_a_ctr_header(self):
+        """docs/format.md: with mode=gcm-file a preamble rewritten into a CTR
+        header (same key id, same offset) is refused before any output;
+        without mode, detection believes it and decrypts CTR garbage (the
+        documented reason to set mode=gcm-file)."""
+        key = KEYS[128]
+        plain = random.Random(11).randbytes(20_000)
+        f = bytearray(ref.encrypt(key, plain, 4096))
+        f[5], f[7], f[8:16] = 1, 0x30, bytes(8)
+        out, err = decrypt(key, bytes(f))
+        self.assertEqual(out, b"")
+        self.assertIn("not gcm-file", err)
+        bufs, err = run("aesdec", {"key": key.hex()}, rechunk(bytes(f), 5))
+        self.assertIsNone(err)
+        self.assertEqual(len(b"".join(bufs)), len(f) - 48)
+        self.assertNotIn(plain[:64], b"".join(bufs))
+
     def test_wrong_key_is_an_error_before_any_output(self):
         f = ref.encrypt(KEYS[128], b"x" * 5000, 1000)
         out, err = decrypt(bytes(16), f)
