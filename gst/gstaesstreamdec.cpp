@@ -1049,26 +1049,23 @@ hold (DecState &st, GstBuffer *in)
     st.held.reset (in);
 }
 
-/* The mode that decrypts a detected format; false for one this aesdec
- * cannot decrypt. */
-static bool
-mode_of_format (aesstream::StreamFormat format, aesstream::Mode *mode)
+/* The mode that decrypts a detected format. Every format the probe knows
+ * is decrypted: no default, so that a new format without a case is a
+ * -Wswitch warning, not a runtime "not yet". */
+static aesstream::Mode
+mode_of_format (aesstream::StreamFormat format)
 {
   switch (format) {
     case aesstream::StreamFormat::kCtrHeader:
-      *mode = aesstream::Mode::kCtr;
-      return true;
+      return aesstream::Mode::kCtr;
     case aesstream::StreamFormat::kGcmRecords:
-      *mode = aesstream::Mode::kGcm;
-      return true;
+      return aesstream::Mode::kGcm;
     case aesstream::StreamFormat::kGcmFile:
       /* The decoder reads and checks the preamble itself (key id, segment
        * size, P as Tink's associated data). */
-      *mode = aesstream::Mode::kGcmFile;
-      return true;
-    default:
-      return false;
+      return aesstream::Mode::kGcmFile;
   }
+  return aesstream::Mode::kCtr; /* not reached: every value has its case */
 }
 
 /* The stream's first bytes are known: mode and key from them, then the
@@ -1078,14 +1075,7 @@ build_from_head (
     GstAesStreamDec *self, DecState &st, const aesstream::StreamInfo &info)
 {
   GstAesStreamSnapshot &cfg = *st.settings;
-  aesstream::Mode mode;
-  if (!mode_of_format (info.format, &mode)) {
-    GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
-        ("This stream is mode=%s, which this aesdec cannot decrypt yet.",
-            info.mode),
-        (NULL));
-    return false;
-  }
+  aesstream::Mode mode = mode_of_format (info.format);
   if (cfg.mode_set && mode != cfg.mode) {
     GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
         ("The input starts with an aesstream %s, but aesdec has mode=%s: "
@@ -1518,8 +1508,7 @@ configure_for_pull (GstAesStreamDec *self)
     post_probe_error (self, st, result, error);
     return PullSetup::kFailed;
   }
-  aesstream::Mode mode;
-  if (mode_of_format (info.format, &mode) && !format_can_seek (mode)) {
+  if (!format_can_seek (mode_of_format (info.format))) {
     GST_INFO_OBJECT (self, "%s cannot be read at random offsets: no pull mode",
         aesstream::stream_format_name (info.format));
     return PullSetup::kNotPositionable;
