@@ -1082,6 +1082,13 @@ public:
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
     *r = Output ();
+    // Keep the stream's prefix (preamble, Tink header: no secret) so that a
+    // seek after a restart (a flushing seek) can position at once.
+    const size_t take
+        = std::min (n, prefix_size () - std::min (prefix_size (), fed_));
+    if (take > 0 && prefix_.size () < prefix_size ())
+      prefix_.insert (prefix_.end (), in, in + take);
+    fed_ += n;
     return dec_->update (in, n, out, &r->size);
   }
   size_t max_finish_output () const override
@@ -1102,10 +1109,23 @@ public:
     dec_ = FileDecoder::create (key_, &p);
     if (dec_)
       dec_->set_skip_damaged (skip_);
+    fed_ = 0;
     return p;
   }
+  // Any plaintext offset: its segment is read and authenticated whole.
+  bool can_seek () const override { return true; }
   Problem seek (uint64_t plain, Position *at) override
   {
+    if (!dec_->ready () && fed_ == 0 && prefix_.size () == prefix_size ()) {
+      // Restarted (a flush) with the prefix read before: read it again
+      // from memory, so that input resumes at the segment of `plain`.
+      std::vector<uint8_t> none (dec_->max_update_output (prefix_.size ()) + 1);
+      size_t w = 0;
+      Problem p
+          = dec_->update (prefix_.data (), prefix_.size (), none.data (), &w);
+      if (!p.ok ())
+        return p;
+    }
     at->input = dec_->seek (plain);
     at->output = plain;
     return Problem::none ();
@@ -1130,6 +1150,8 @@ private:
   SecureBytes key_;
   bool skip_;
   std::unique_ptr<FileDecoder> dec_;
+  std::vector<uint8_t> prefix_; // the first prefix_size () bytes read
+  uint64_t fed_ = 0;            // input bytes since the last restart
 };
 
 } // namespace

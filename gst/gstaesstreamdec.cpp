@@ -614,9 +614,9 @@ gst_aes_stream_dec_transform (
     /* The last byte of an input of known size: end the codec now, so that
      * a block mode's last block goes out with this buffer (see
      * DecoderRandomAccess::input_ends). */
-    guint8 tail[StreamCodec::kMaxFinishOutput];
+    std::vector<guint8> tail (codec.max_finish_output ());
     gsize written = 0;
-    p = codec.finish (tail, &written);
+    p = codec.finish (tail.data (), &written);
     st.finished = true;
     if (!p.ok ()) {
       st.failed = true;
@@ -625,13 +625,13 @@ gst_aes_stream_dec_transform (
       return GST_FLOW_ERROR;
     }
     if (written > 0) {
-      gpointer copy = g_memdup2 (tail, written);
+      gpointer copy = g_memdup2 (tail.data (), written);
       gst_buffer_append_memory (
           outbuf, gst_memory_new_wrapped ((GstMemoryFlags)0, copy, written, 0,
                       written, copy, g_free));
       r.size += written;
     }
-    OPENSSL_cleanse (tail, sizeof (tail)); /* plaintext */
+    OPENSSL_cleanse (tail.data (), tail.size ()); /* plaintext */
   }
   /* Downstream sees plaintext offsets (upstream's are ciphertext's). */
   GST_BUFFER_OFFSET (outbuf) = ra.position ();
@@ -1468,7 +1468,8 @@ configure_for_pull (GstAesStreamDec *self)
       = gst_pad_pull_range (trans->sinkpad, 0, aesstream::kProbeSize, &buf);
   if (ret == GST_FLOW_OK) {
     head.resize (gst_buffer_get_size (buf));
-    gst_buffer_extract (buf, 0, head.data (), head.size ());
+    if (!head.empty ())
+      gst_buffer_extract (buf, 0, head.data (), head.size ());
     gst_buffer_unref (buf);
   } else if (ret != GST_FLOW_EOS) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,

@@ -540,7 +540,7 @@ DecoderRandomAccess::pull_codec_locked (Problem *p)
       gst_buffer_unref (buf);
     if (p->ok () && n < prefix) {
       size_t w = 0;
-      std::vector<uint8_t> fin (StreamCodec::kMaxFinishOutput);
+      std::vector<uint8_t> fin (codec->max_finish_output ());
       *p = codec->finish (fin.data (), &w);
       if (p->ok ())
         *p = Problem::make (Problem::Kind::kTruncated,
@@ -617,7 +617,7 @@ DecoderRandomAccess::decode_range (StreamCodec &codec, uint64_t offset,
       got = gst_buffer_get_size (in);
     in_pos += got;
     bool at_end = in_pos >= stream_size_ || got < want;
-    size_t fin = at_end ? StreamCodec::kMaxFinishOutput : 0;
+    size_t fin = at_end ? codec.max_finish_output () : 0;
     StreamCodec::Output r;
     size_t fin_written = 0;
     GstBuffer *out;
@@ -649,13 +649,9 @@ DecoderRandomAccess::decode_range (StreamCodec &codec, uint64_t offset,
       *p = codec.process (omap.data, got, omap.data, &r);
     }
     if (p->ok () && at_end) {
-      uint8_t tail[StreamCodec::kMaxFinishOutput];
-      *p = codec.finish (tail, &fin_written);
-      if (p->ok () && fin_written > 0) {
-        // The finish output follows the process output.
-        std::memmove (omap.data + r.offset + r.size, tail, fin_written);
-        OPENSSL_cleanse (tail, sizeof (tail));
-      }
+      // The finish output follows the process output (`out` has room for
+      // max_output (got) + max_finish_output ()).
+      *p = codec.finish (omap.data + r.offset + r.size, &fin_written);
     }
     gst_buffer_unmap (out, &omap);
     if (!p->ok ()) {
@@ -677,7 +673,8 @@ DecoderRandomAccess::decode_range (StreamCodec &codec, uint64_t offset,
     }
     size_t old = acc.size ();
     acc.resize (old + produced);
-    gst_buffer_extract (out, 0, acc.data () + old, produced);
+    if (produced > 0) // (a segment format may say nothing yet)
+      gst_buffer_extract (out, 0, acc.data () + old, produced);
     gst_buffer_unref (out);
     if (acc.size () >= length || at_end)
       break;

@@ -33,7 +33,11 @@ CONFIGS = {
     "ecb": f"mode=ecb key={KEY}",
     "cbc": f"mode=cbc iv={IV} per-buffer-padding=false key={KEY}",
     "cbc-siv": f"mode=cbc iv={IV} serialize-iv=true per-buffer-padding=false key={KEY}",
+    "gcm-file": f"mode=gcm-file key={KEY}",
 }
+# Encoder-only settings: small gcm-file segments, so that seeks and ranges
+# land inside, between and across many of them.
+ENC_ONLY = {"gcm-file": " segment-size=4096"}
 
 
 class PipelineError(AssertionError):
@@ -134,7 +138,8 @@ class Fixtures:
     def encrypted(self, plain, config):
         """`plain` encrypted after muxing by aesenc with CONFIGS[config]."""
         name = os.path.basename(plain) + "." + config + ".aes"
-        return self._make(name, f"filesrc location={plain} ! aesenc {CONFIGS[config]} "
+        return self._make(name, f"filesrc location={plain} ! "
+                          f"aesenc {CONFIGS[config]}{ENC_ONLY.get(config, '')} "
                           "! filesink location={out}")
 
 
@@ -182,6 +187,9 @@ def decrypt_reference(data, config):
         if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
             raise ValueError("bad PKCS#7 padding")
         return plain[:-pad]
+    if config == "gcm-file":
+        import gcmfile_ref  # written from docs/format.md, not from our code
+        return gcmfile_ref.decrypt(key, data)
     raise KeyError(config)
 
 

@@ -213,7 +213,7 @@ class Rewrites(unittest.TestCase):
 
     def test_block_modes_refuse_a_rewrite_and_say_what_works(self):
         plan = [("segment", 0), ("data", b"x" * 4096), ("segment", 16), ("data", b"y" * 16)]
-        for config in ("ecb", "cbc"):
+        for config in ("ecb", "cbc", "gcm-file"):
             with self.subTest(config=config):
                 _, _, error = self.feed(CONFIGS[config], plan)
                 self.assertIsNotNone(error)

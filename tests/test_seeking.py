@@ -274,6 +274,9 @@ class PullRanges(unittest.TestCase):
     def test_cbc_with_serialized_iv(self):
         self.check_ranges("cbc-siv")
 
+    def test_gcm_file(self):
+        self.check_ranges("gcm-file")
+
     def test_ecb_keeps_the_zero_padding(self):
         import random
         from mediatest import read
