@@ -124,6 +124,12 @@ class Recording(unittest.TestCase):
     def test_cbc_with_mp4mux_is_refused(self):
         self.check_refused("mp4mux", "cbc")
 
+    def test_gcm_file_with_matroskamux_is_refused_or_streamable(self):
+        self.check_refused("matroskamux", "gcm-file")
+
+    def test_gcm_file_with_mp4mux_is_refused_or_streamable(self):
+        self.check_refused("mp4mux", "gcm-file")
+
     def test_ecb_with_a_muxer_that_never_rewrites_is_exact(self):
         for muxer in ("mpegtsmux", "matroskamux_streamable"):
             with self.subTest(muxer=muxer):
