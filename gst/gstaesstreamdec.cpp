@@ -72,6 +72,7 @@ enum
   PROP_RECORDS_OTHER_STREAMS,
   PROP_SKIP_DAMAGED_SEGMENTS,
   PROP_SEGMENTS_SKIPPED,
+  PROP_REQUIRE_AUTHENTICATION,
 };
 
 #define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
@@ -158,6 +159,7 @@ struct DecImpl
   GstAesStreamInvalidRecords invalid_records = DEFAULT_INVALID_RECORDS;
   GstAesStreamStreams streams = DEFAULT_STREAMS;
   bool skip_damaged_segments = false;
+  bool require_authentication = false;
   DecState state;
   Counters counters;
   /* Seeks, byte queries and pull mode (gstaesstreamseek.hpp). */
@@ -260,6 +262,9 @@ gst_aes_stream_dec_set_property (
     case PROP_SKIP_DAMAGED_SEGMENTS:
       self->impl->skip_damaged_segments = g_value_get_boolean (value);
       break;
+    case PROP_REQUIRE_AUTHENTICATION:
+      self->impl->require_authentication = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -306,6 +311,11 @@ gst_aes_stream_dec_get_property (
       break;
     case PROP_SEGMENTS_SKIPPED:
       g_value_set_uint64 (value, c.segments_skipped);
+      break;
+    case PROP_REQUIRE_AUTHENTICATION:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->impl->require_authentication);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -408,6 +418,29 @@ codec_config_of (GstAesStreamDec *self, const GstAesStreamSnapshot &s)
   return c;
 }
 
+/* require-authentication: modes whose every output byte is authenticated
+ * (GCM records, gcm-file) pass; the others are refused with an error that
+ * names what was found (`what`: "mode=ecb", "a CTR header stream"). */
+static bool
+check_authenticated (GstAesStreamDec *self, aesstream::Mode mode, bool compat,
+    const std::string &what)
+{
+  GST_OBJECT_LOCK (self);
+  const bool required = self->impl->require_authentication;
+  GST_OBJECT_UNLOCK (self);
+  if (!required
+      || ((mode == aesstream::Mode::kGcm || mode == aesstream::Mode::kGcmFile)
+          && !compat))
+    return true;
+  GST_ELEMENT_ERROR (self, STREAM, DECRYPT,
+      ("require-authentication=true, but %s is not authenticated: a "
+       "modified byte would go through undetected. Only mode=gcm-file and "
+       "mode=gcm are accepted.",
+          what.c_str ()),
+      (NULL));
+  return false;
+}
+
 /* mode=gcm: aesdec's record policies for a new opener, whether the mode was
  * set or detected from the stream's first bytes (both paths call this, so
  * that invalid-records and streams mean the same either way). */
@@ -441,6 +474,12 @@ gst_aes_stream_dec_start_stream (
   self->impl->counters.segments_skipped = 0;
   const bool header_mode = settings->mode == aesstream::Mode::kCtr
                            && !settings->iv && !settings->serialize_iv;
+  if (settings->mode_set
+      && !check_authenticated (self, settings->mode, settings->compat,
+          settings->compat
+              ? std::string ("gst-plugins-bad's AES-CBC (iv/cipher set)")
+              : std::string ("mode=") + aesstream::mode_name (settings->mode)))
+    return FALSE;
   if (settings->key.empty () || !settings->mode_set) {
     /* The stream says what it is (and which key it needs): build the codec
      * once its first bytes are here. */
@@ -476,7 +515,7 @@ gst_aes_stream_dec_start_stream (
                            "stream carries the IV");
   setup_records (self, st);
   self->impl->state = std::move (st);
-  self->impl->random_access.start (settings->codec_config ());
+  self->impl->random_access.start (codec_config_of (self, *settings));
   return TRUE;
 }
 
@@ -1076,6 +1115,11 @@ build_from_head (
 {
   GstAesStreamSnapshot &cfg = *st.settings;
   aesstream::Mode mode = mode_of_format (info.format);
+  if (!check_authenticated (self, mode, false,
+          std::string ("this stream (")
+              + aesstream::stream_format_name (info.format)
+              + ", mode=" + info.mode + ")"))
+    return false;
   if (cfg.mode_set && mode != cfg.mode) {
     GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
         ("The input starts with an aesstream %s, but aesdec has mode=%s: "
@@ -1116,7 +1160,7 @@ build_from_head (
       aesstream::stream_format_name (info.format), (guint)info.version,
       info.mode);
   /* Seeks (push mode) and ranges (pull mode) from the detected settings. */
-  self->impl->random_access.start (cfg.codec_config ());
+  self->impl->random_access.start (codec_config_of (self, cfg));
   return true;
 }
 
@@ -1656,6 +1700,17 @@ install_properties (GObjectClass *klass)
           "segments that fail authentication (and a missing end) with a "
           "warning each, instead of stopping with an error. Only "
           "authenticated segments are ever output either way",
+          FALSE,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (klass, PROP_REQUIRE_AUTHENTICATION,
+      g_param_spec_boolean ("require-authentication", "Require authentication",
+          "Output only authenticated plaintext: refuse every stream and mode "
+          "without authentication (ctr, ecb, cbc), also when the format is "
+          "detected. Set it where a modified file must always be an error: "
+          "detection trusts the stream's first bytes, and a gcm-file "
+          "preamble rewritten into a CTR header would otherwise decrypt as "
+          "CTR, without error",
           FALSE,
           (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
                         | GST_PARAM_MUTABLE_READY)));

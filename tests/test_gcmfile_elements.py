@@ -146,6 +146,31 @@ class GcmFileElements(unittest.TestCase):
         self.assertIsNone(err)
         self.assertEqual(len(b"".join(bufs)), len(f) - 48)
         self.assertNotIn(plain[:64], b"".join(bufs))
+        # require-authentication=true closes it also without mode.
+        bufs, err = run("aesdec", {"key": key.hex(), "require-authentication": "true"},
+                        rechunk(bytes(f), 5))
+        self.assertEqual(bufs, [])
+        self.assertIn("require-authentication=true, but this stream (CTR header", err)
+        # and the genuine file still decrypts with it, detected or not
+        good = ref.encrypt(key, plain, 4096)
+        for props in ({}, {"mode": "gcm-file"}):
+            with self.subTest(props=props):
+                bufs, err = run("aesdec", {"key": key.hex(), "require-authentication": "true",
+                                           **props}, rechunk(good, 6))
+                self.assertIsNone(err)
+                self.assertEqual(b"".join(bufs), plain)
+
+    def test_require_authentication_refuses_every_unauthenticated_mode(self):
+        data = bytes(4096)
+        for props, what in (({"mode": "ctr", "iv": "00" * 16}, "mode=ctr"),
+                            ({"mode": "ecb"}, "mode=ecb"),
+                            ({"mode": "cbc", "iv": "00" * 16}, "mode=cbc"),
+                            ({"iv": "00" * 16}, "gst-plugins-bad's AES-CBC")):
+            with self.subTest(what=what):
+                bufs, err = run("aesdec", {"key": KEYS[128].hex(),
+                                           "require-authentication": "true", **props}, [data])
+                self.assertEqual(bufs, [])
+                self.assertIn(f"require-authentication=true, but {what}", err)
 
     def test_wrong_key_is_an_error_before_any_output(self):
         f = ref.encrypt(KEYS[128], b"x" * 5000, 1000)
