@@ -620,13 +620,37 @@ GcmRecordSealer::restart ()
 }
 
 Problem
+GcmRecordSealer::rekey (const SecureBytes &key)
+{
+  const bool same
+      = key.size () == key_.size ()
+        && CRYPTO_memcmp (key.data (), key_.data (), key.size ()) == 0;
+  key_ = key.clone (); // the old key's bytes are wiped by SecureBytes
+  if (!same)
+    records_under_key_ = 0;
+  return restart ();
+}
+
+Problem
 GcmRecordSealer::seal (
     const uint8_t *in, size_t n, uint8_t *header, uint8_t *out, uint8_t *tag)
 {
-  if (seq_ > format::kRecordMaxSeq)
+  // Data records may use numbers 0 .. 2^48 - 2: the last number is kept
+  // for the final record, so a stream can always be ended properly.
+  if (seq_ >= kMaxRecordsPerStream)
     return problem (Kind::kLimit,
-        "This stream has used all 2^48 record numbers; restart the element "
-        "to begin a new stream (a new salt).");
+        "This stream has used all the record numbers of the format (2^48 - "
+        "1 records and its final record); set a new key (key or key-file, "
+        "allowed while playing) or restart the element to begin a new "
+        "stream.");
+  if (records_under_key_ >= max_records_)
+    return problem (Kind::kLimit,
+        std::to_string (records_under_key_)
+            + " records were sealed under this key, the hard limit "
+              "(max-records-per-key); refusing to seal more. Set a new key "
+              "(key or key-file, allowed while playing) before the limit; "
+              "aesenc posts an aesenc-rotate-key message when "
+              "rotate-after-records is reached.");
   if (n > format::kRecordMaxLength)
     return problem (Kind::kLimit,
         "A buffer of " + std::to_string (n)
@@ -642,6 +666,7 @@ GcmRecordSealer::seal (
           nonce.data (), header, format::kRecordHeaderSize, in, n, out, tag))
     return problem (Kind::kLibrary, "OpenSSL failed to encrypt a record");
   seq_++;
+  records_under_key_++;
   return Problem::none ();
 }
 
@@ -660,6 +685,7 @@ GcmRecordSealer::seal_final (uint8_t *rec)
           nonce.data (), rec, format::kRecordHeaderSize, rec, 0, tag, tag))
     return problem (Kind::kLibrary, "Could not write the final record");
   seq_++;
+  records_under_key_++;
   return Problem::none ();
 }
 
@@ -669,10 +695,62 @@ GcmRecordOpener::create (
 {
   std::unique_ptr<GcmRecordOpener> o (new GcmRecordOpener ());
   // Each sender's stream has its own subkey, derived when it first appears.
-  o->key_ = key.clone ();
+  o->add_key (key);
   o->policy_ = policy;
   *p = Problem::none ();
   return o;
+}
+
+size_t
+GcmRecordOpener::add_key (const SecureBytes &key)
+{
+  for (const HeldKey &k : keys_)
+    if (k.key.size () == key.size ()
+        && CRYPTO_memcmp (k.key.data (), key.data (), key.size ()) == 0)
+      return 0;
+  HeldKey fresh;
+  fresh.key = key.clone ();
+  fresh.gen = next_gen_++;
+  keys_.insert (keys_.begin (), std::move (fresh));
+  return retire_beyond_max ();
+}
+
+size_t
+GcmRecordOpener::set_max_keys (size_t n)
+{
+  max_keys_ = n < 1 ? 1 : n > kMaxKeys ? kMaxKeys : n;
+  return retire_beyond_max ();
+}
+
+// Retiring a key also forgets the streams opened under it: their records
+// must not be accepted any more (a retired key may be one that leaked).
+size_t
+GcmRecordOpener::retire_beyond_max ()
+{
+  size_t retired = 0;
+  while (keys_.size () > max_keys_) {
+    const uint64_t gen = keys_.back ().gen;
+    keys_.pop_back (); // SecureBytes wipes it
+    retired++;
+    for (size_t i = sessions_.size (); i-- > 0;) {
+      if (sessions_[i].key_gen != gen)
+        continue;
+      if (following_ && sessions_[i].salt == followed_salt_)
+        following_ = false;
+      sessions_.erase (sessions_.begin () + i);
+    }
+  }
+  return retired;
+}
+
+size_t
+GcmRecordOpener::candidate_keys (const uint8_t *header) const
+{
+  const uint8_t *salt = header + format::kRecordSaltOffset;
+  for (const Session &s : sessions_)
+    if (std::memcmp (s.salt.data (), salt, s.salt.size ()) == 0)
+      return 1;
+  return keys_.size ();
 }
 
 const GcmRecordOpener::Session *
@@ -725,53 +803,99 @@ GcmRecordOpener::open (
       index = i;
   Session fresh;
   Session *session;
+  auto nonce = GcmRecord::nonce (r.seq);
+  const uint8_t *ct = rec + format::kRecordHeaderSize;
   if (index < sessions_.size ()) {
     session = &sessions_[index];
+    ReplayWindow::Verdict seen = session->window.check (r.seq);
+    if (seen != ReplayWindow::Verdict::kNew) {
+      v.kind = Verdict::Kind::kReplayed;
+      v.why = seen == ReplayWindow::Verdict::kDuplicate
+                  ? "record " + std::to_string (r.seq)
+                        + " was already received (duplicate or replay)"
+                  : "record " + std::to_string (r.seq)
+                        + " is older than the replay window";
+      return v;
+    }
+    if (!session->gcm->open (nonce.data (), rec, format::kRecordHeaderSize, ct,
+            r.length, plain, ct + r.length)) {
+      if (plain != nullptr && r.length > 0)
+        OPENSSL_cleanse (plain, r.length); // never let it out
+      v.failed_attempts = 1;
+      v.why = "record " + std::to_string (r.seq)
+              + " failed authentication: the record was modified or damaged";
+      return v;
+    }
   } else {
+    // A stream not seen before: which key? Newest first (after a rotation
+    // the new key is the likely one). With several keys, a failed attempt
+    // must not destroy the ciphertext the next key needs (decryption in
+    // place writes before the tag is checked): decrypt into a scratch copy.
     fresh.salt = r.salt;
-    std::string error;
-    SecureBytes subkey = GcmRecord::derive_key (key_, r.salt);
-    fresh.gcm = subkey.empty () ? nullptr : Gcm::create (subkey, false, &error);
-    if (!fresh.gcm) {
-      v.library_failure = true;
-      v.why = "Could not derive a GCM subkey";
+    std::vector<uint8_t> scratch;
+    const bool several = keys_.size () > 1;
+    if (several && plain != nullptr && r.length > 0)
+      scratch.resize (r.length);
+    uint8_t *dst = several && plain != nullptr ? scratch.data () : plain;
+    bool opened = false;
+    for (const HeldKey &k : keys_) {
+      std::string error;
+      SecureBytes subkey = GcmRecord::derive_key (k.key, r.salt);
+      fresh.gcm
+          = subkey.empty () ? nullptr : Gcm::create (subkey, false, &error);
+      if (!fresh.gcm) {
+        v.library_failure = true;
+        v.why = "Could not derive a GCM subkey";
+        return v;
+      }
+      if (fresh.gcm->open (nonce.data (), rec, format::kRecordHeaderSize, ct,
+              r.length, r.length > 0 ? dst : plain, ct + r.length)) {
+        fresh.key_gen = k.gen;
+        opened = true;
+        break;
+      }
+      v.failed_attempts++;
+    }
+    if (!scratch.empty ()) {
+      if (opened)
+        std::memcpy (plain, scratch.data (), r.length);
+      OPENSSL_cleanse (scratch.data (), scratch.size ());
+    }
+    if (!opened) {
+      if (!several && plain != nullptr && r.length > 0)
+        OPENSSL_cleanse (plain, r.length); // never let it out
+      v.why = "record " + std::to_string (r.seq)
+              + " of a stream not seen before failed authentication under "
+              + (several ? "each of the " + std::to_string (keys_.size ())
+                               + " keys aesdec holds"
+                         : std::string ("the key aesdec holds"))
+              + ": the sender may have rotated to a key aesdec was not given "
+                "(set it with key or key-file, allowed while playing), or "
+                "the record was modified";
       return v;
     }
     session = &fresh;
-  }
-  ReplayWindow::Verdict seen = session->window.check (r.seq);
-  if (seen != ReplayWindow::Verdict::kNew) {
-    v.kind = Verdict::Kind::kReplayed;
-    v.why = seen == ReplayWindow::Verdict::kDuplicate
-                ? "record " + std::to_string (r.seq)
-                      + " was already received (duplicate or replay)"
-                : "record " + std::to_string (r.seq)
-                      + " is older than the replay window";
-    return v;
-  }
-  auto nonce = GcmRecord::nonce (r.seq);
-  const uint8_t *ct = rec + format::kRecordHeaderSize;
-  if (!session->gcm->open (nonce.data (), rec, format::kRecordHeaderSize, ct,
-          r.length, plain, ct + r.length)) {
-    if (plain != nullptr && r.length > 0)
-      OPENSSL_cleanse (plain, r.length); // never let it out
-    v.why = "record " + std::to_string (r.seq)
-            + " failed authentication: wrong key, or the record was modified";
-    return v;
   }
 
   // Authentic. Is it the stream we output?
   const bool is_followed = following_ && r.salt == followed_salt_;
   if (following_ && !is_followed && policy_ != StreamPolicy::kAll) {
     bool take_over;
+    const Session *f = followed ();
     if (policy_ == StreamPolicy::kNewest) {
       take_over = session == &fresh; // a stream never seen before
     } else {
-      const Session *f = followed ();
       bool ended = f == nullptr || f->final_seen;
       bool silent = now_us - (f ? f->last_us : 0) >= kSilenceUs;
-      take_over = ended || silent; // a restarted sender
+      // The sender rotated its key: its old stream's final record may have
+      // been lost, and waiting for the silence would drop a second of the
+      // new stream. Only a key given to aesdec later can do this, so a
+      // replayed stream under the old key never takes over.
+      bool rotated = f != nullptr && session->key_gen > f->key_gen;
+      take_over = ended || silent || rotated; // a restarted sender
     }
+    if (take_over && f != nullptr && session->key_gen > f->key_gen)
+      v.new_key = true;
     if (!take_over) {
       if (plain != nullptr && r.length > 0)
         OPENSSL_cleanse (plain, r.length);

@@ -204,11 +204,33 @@ public:
   Problem seal_final (uint8_t *record);
   // A new stream: a new salt, record numbers from 0.
   Problem restart ();
+  // Key rotation: a new stream (new salt, record numbers from 0) under
+  // `key`; the old key is wiped. The count of records under the key starts
+  // again (the same key given again keeps counting).
+  Problem rekey (const SecureBytes &key);
 
   const std::array<uint8_t, format::kRecordSaltSize> &salt () const
   {
     return salt_;
   }
+
+  // Records sealed under the current key, over all its streams (final
+  // records included).
+  uint64_t records_under_key () const { return records_under_key_; }
+  // The hard limit of data records under one key (aesenc's
+  // max-records-per-key): seal() refuses the record after it. At most,
+  // and by default, kMaxRecordsPerStream.
+  void set_max_records_per_key (uint64_t n)
+  {
+    max_records_ = n < kMaxRecordsPerStream ? n : kMaxRecordsPerStream;
+  }
+  // What the format allows in one stream: 48-bit record numbers give 2^48
+  // records, the last number kept for the final record.
+  static constexpr uint64_t kMaxRecordsPerStream = format::kRecordMaxSeq;
+
+  // Tests only: the next record number of this stream, to reach the end
+  // of the number space without sealing 2^48 records.
+  void skip_to_seq_for_testing (uint64_t seq) { seq_ = seq; }
 
 private:
   GcmRecordSealer () = default;
@@ -216,6 +238,8 @@ private:
   std::unique_ptr<Gcm> gcm_;
   std::array<uint8_t, format::kRecordSaltSize> salt_{};
   uint64_t seq_ = 0;
+  uint64_t records_under_key_ = 0;
+  uint64_t max_records_ = kMaxRecordsPerStream;
 };
 
 // aesdec mode=gcm: opens one whole record at a time and keeps what replay
@@ -231,6 +255,13 @@ private:
 // authentic one; a new stream takes over when the followed one ended with
 // its final record or has been silent for kSilence (a restarted sender);
 // records of any other authentic stream are dropped as kOtherStream.
+//
+// Keys (key rotation, issue 11): GCM records carry no key id, so the opener
+// holds a small set of keys (at most max_keys(), oldest retired first) and
+// tries each on the first record of a stream it has not seen, newest first;
+// a known stream is opened under the key it authenticated with. A stream
+// under a key added later than the followed stream's key takes over at once
+// (the sender rotated), even if the old stream's final record was lost.
 class GcmRecordOpener {
 public:
   enum class StreamPolicy
@@ -263,6 +294,11 @@ public:
     int64_t lost = 0;             // change in the count of missing records
     std::string why;              // for the user (not kAccepted)
     bool library_failure = false; // a subkey could not be derived
+    // Keys whose attempt to open this record failed (a stream not seen
+    // before is tried under every key held): the caller charges each to its
+    // OpenBudget, so that several keys keep resynchronising linear.
+    unsigned failed_attempts = 0;
+    bool new_key = false; // kAccepted: the first stream under a newer key
   };
 
   // Opens the record rec[0, n): n must be the record's full size (header
@@ -291,6 +327,22 @@ public:
   // Streams (salts) whose replay windows are kept.
   static constexpr size_t kMaxSessions = 4;
 
+  // -- Keys ---------------------------------------------------------------
+  static constexpr size_t kDefaultMaxKeys = 2;
+  static constexpr size_t kMaxKeys = 16;
+  // Adds a key (a rotation): tried first from now on. When more than
+  // max_keys() are held, the oldest are retired: wiped, and the streams
+  // opened under them forgotten (their records are rejected from then on).
+  // A key already held changes nothing. Returns how many keys were retired.
+  size_t add_key (const SecureBytes &key);
+  // Bounds the keys held (1..kMaxKeys); retires the oldest beyond it.
+  size_t set_max_keys (size_t n);
+  size_t key_count () const { return keys_.size (); }
+  size_t max_keys () const { return max_keys_; }
+  // How many keys open() may try for the record whose header is `header`
+  // (kRecordHeaderSize bytes): 1 for a stream it knows, else every key.
+  size_t candidate_keys (const uint8_t *header) const;
+
 private:
   struct Session
   {
@@ -298,13 +350,22 @@ private:
     std::unique_ptr<Gcm> gcm;
     ReplayWindow window;
     bool final_seen = false;
-    int64_t last_us = 0; // when its last record was accepted
+    int64_t last_us = 0;  // when its last record was accepted
+    uint64_t key_gen = 0; // the key it authenticated under (HeldKey::gen)
+  };
+  struct HeldKey
+  {
+    SecureBytes key;
+    uint64_t gen = 0; // order of arrival: higher is newer
   };
   GcmRecordOpener () = default;
   const Session *followed () const;
   void remember (Session fresh);
+  size_t retire_beyond_max ();
 
-  SecureBytes key_;
+  std::vector<HeldKey> keys_; // newest first; at most max_keys_
+  size_t max_keys_ = kDefaultMaxKeys;
+  uint64_t next_gen_ = 0;
   StreamPolicy policy_ = StreamPolicy::kFollowOne;
   std::vector<Session> sessions_; // most recent first; at most kMaxSessions
   std::array<uint8_t, format::kRecordSaltSize> followed_salt_{};
