@@ -28,6 +28,7 @@
 #include "gstaesstreambase.h"
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -127,6 +128,24 @@ struct Impl
   /* The configuration failed (an error was posted): refuse every buffer
    * until the next start. */
   bool config_failed = false;
+
+  /* Key rotation (mode=gcm): a key set while the stream runs, parsed (or
+   * read from its file) in the application's thread and handed to the
+   * streaming thread under the object lock; the element applies it at its
+   * next record. `key_pending` lets the streaming thread check for one
+   * with an atomic load instead of the lock on every buffer. A value that
+   * was rejected travels as `pending_error`: the stream then stops rather
+   * than go on under the key the application wanted to replace. */
+  SecureBytes pending_key;
+  std::string pending_error;
+  std::atomic<bool> key_pending{false};
+
+  void drop_pending_key ()
+  {
+    pending_key.clear (); /* wiped */
+    pending_error.clear ();
+    key_pending = false;
+  }
 };
 
 Mode
@@ -272,13 +291,109 @@ gst_aes_stream_base_refuse_while_running (
     return FALSE;
   GST_CAT_WARNING_OBJECT (BASE_CAT (self), self,
       "refusing to change '%s' while running", pspec->name);
+  const bool is_key = std::strcmp (pspec->name, "key") == 0
+                      || std::strcmp (pspec->name, "key-file") == 0;
   GST_ELEMENT_WARNING (self, CORE, STATE_CHANGE,
       ("Property '%s' cannot be changed while the element is running (the "
        "stream has started); change it before the first buffer, or in the "
-       "NULL or READY state.",
-          pspec->name),
+       "NULL or READY state.%s",
+          pspec->name,
+          is_key ? " (Only mode=gcm changes its key while playing: key "
+                   "rotation.)"
+                 : ""),
       ("refused change of '%s'", pspec->name));
   return TRUE;
+}
+
+/* Whether the running stream can take a new key (key rotation): GCM
+ * records, whose next record can start a new stream under another key,
+ * and aesdec detecting the format (the stream may be GCM records). Byte
+ * streams (CTR, ECB, CBC) have one key from their first byte to their
+ * last. Object lock held. */
+static bool
+takes_live_keys (const Settings &s, gboolean encrypt)
+{
+  const ResolvedMode rm = resolve_mode (s);
+  if (rm.compat)
+    return false;
+  return rm.mode == GST_AES_STREAM_MODE_GCM || (!encrypt && !s.mode_set);
+}
+
+/* key or key-file set while the stream runs (mode=gcm): read the new key
+ * here, in the caller's thread (a key file may take time), and hand it to
+ * the streaming thread. Returns FALSE if the change must be refused like
+ * any other (not a mode that rotates, or the stream stopped meanwhile). */
+static gboolean
+set_key_while_running (GstAesStreamBase *self, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  Impl *impl = get_impl (self);
+  const gboolean encrypt = GST_AES_STREAM_BASE_GET_CLASS (self)->encrypt;
+  GST_OBJECT_LOCK (self);
+  const bool live = impl->configured && !impl->config_failed
+                    && takes_live_keys (impl->settings, encrypt);
+  GST_OBJECT_UNLOCK (self);
+  if (!live)
+    return FALSE;
+
+  const gchar *text = g_value_get_string (value);
+  SecureBytes key;
+  std::string error;
+  if (text == NULL || text[0] == '\0')
+    error = std::string ("the ") + pspec->name
+            + " cannot be unset while the stream runs (a running stream "
+              "needs a key); stop the pipeline to change the configuration";
+  else if (prop_id == PROP_KEY)
+    aesstream::parse_key_hex (text, &key, &error);
+  else
+    aesstream::read_key_file (text, &key, &error);
+
+  GST_OBJECT_LOCK (self);
+  if (error.empty ()) {
+    /* The new key is also what the next start uses; it replaces the other
+     * way of giving it (key and key-file stay exclusive). */
+    Settings &s = impl->settings;
+    s.key_error.clear ();
+    if (prop_id == PROP_KEY) {
+      s.key = key.clone ();
+      s.key_file.clear ();
+    } else {
+      s.key.clear ();
+      s.key_file = text;
+    }
+  }
+  impl->pending_key = std::move (key);
+  impl->pending_error = error;
+  impl->key_pending = true;
+  GST_OBJECT_UNLOCK (self);
+  /* Never the key, nor the text given. */
+  if (error.empty ())
+    GST_CAT_INFO_OBJECT (BASE_CAT (self), self,
+        "new key (%s) set while running: applied at the next record",
+        pspec->name);
+  else
+    GST_CAT_WARNING_OBJECT (BASE_CAT (self), self,
+        "invalid %s set while running: %s", pspec->name, error.c_str ());
+  return TRUE;
+}
+
+gboolean
+gst_aes_stream_base_key_changed (GstAesStreamBase *self)
+{
+  return get_impl (self)->key_pending.load (std::memory_order_acquire);
+}
+
+bool
+gst_aes_stream_base_take_new_key (
+    GstAesStreamBase *self, SecureBytes *key, std::string *error)
+{
+  Impl *impl = get_impl (self);
+  GST_OBJECT_LOCK (self);
+  *key = std::move (impl->pending_key);
+  *error = impl->pending_error;
+  impl->drop_pending_key ();
+  GST_OBJECT_UNLOCK (self);
+  return error->empty () && !key->empty ();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -292,6 +407,9 @@ gst_aes_stream_base_set_property (
   Impl *impl = get_impl (self);
   Settings &s = impl->settings;
 
+  if ((prop_id == PROP_KEY || prop_id == PROP_KEY_FILE)
+      && set_key_while_running (self, prop_id, value, pspec))
+    return;
   if (gst_aes_stream_base_refuse_while_running (self, pspec))
     return;
 
@@ -568,6 +686,7 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
   Settings s = impl->settings.snapshot ();
   impl->configured = false;
   impl->config_failed = false;
+  impl->drop_pending_key ();
   GST_OBJECT_UNLOCK (self);
 
   GstAesStreamSnapshot snap; /* its key is wiped by its destructor */
@@ -675,6 +794,7 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
   GST_OBJECT_LOCK (self);
   get_impl (self)->configured = false;
   get_impl (self)->config_failed = false;
+  get_impl (self)->drop_pending_key ();
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -860,16 +980,22 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           "AES key as 32, 48 or 64 hex digits (AES-128/192/256). "
           "Write-only: it cannot be read back. aesdec without key or "
           "key-file finds the key by the stream's key id (request-key "
-          "signal, then ~/.config/aesstream/keyring)",
+          "signal, then ~/.config/aesstream/keyring). mode=gcm: may change "
+          "while playing (key rotation): aesenc starts a new stream under "
+          "the new key at the next record, aesdec adds it to the keys it "
+          "holds (see max-keys)",
           NULL,
           (GParamFlags)(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+                        | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property (gobject_class, PROP_KEY_FILE,
       g_param_spec_string ("key-file", "Key file",
           "Path of a file holding the key as hex text (surrounding "
           "whitespace ignored); keeps the key out of process lists. "
-          "Exclusive with key",
-          NULL, rw_ready));
+          "Exclusive with key. mode=gcm: may change while playing, like key "
+          "(the file is read when the property is set)",
+          NULL,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property (gobject_class, PROP_IV,
       g_param_spec_string ("iv", "IV",
           "32 hex digits, used by ctr and cbc only (ecb and gcm refuse it). "

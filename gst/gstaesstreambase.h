@@ -84,4 +84,9 @@ gboolean gst_aes_stream_base_is_configured (GstAesStreamBase *self);
 gboolean gst_aes_stream_base_refuse_while_running (
     GstAesStreamBase *self, GParamSpec *pspec);
 
+/* Key rotation (mode=gcm): whether a key or key-file was set while the
+ * stream runs and waits for the element (one atomic load; streaming
+ * thread, once per record). */
+gboolean gst_aes_stream_base_key_changed (GstAesStreamBase *self);
+
 G_END_DECLS

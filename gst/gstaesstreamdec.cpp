@@ -73,10 +73,12 @@ enum
   PROP_SKIP_DAMAGED_SEGMENTS,
   PROP_SEGMENTS_SKIPPED,
   PROP_REQUIRE_AUTHENTICATION,
+  PROP_MAX_KEYS,
 };
 
 #define DEFAULT_INVALID_RECORDS GST_AES_STREAM_INVALID_RECORDS_AUTO
 #define DEFAULT_STREAMS GST_AES_STREAM_STREAMS_FOLLOW_ONE
+#define DEFAULT_MAX_KEYS ((guint)GcmRecordOpener::kDefaultMaxKeys)
 
 struct AdapterDeleter
 {
@@ -133,6 +135,9 @@ struct DecState
   bool resyncing = false;
   /* Bounds the work spent on record candidates that fail (finding 1). */
   aesstream::OpenBudget budget;
+  /* Keys set while playing before the stream showed what it is (format
+   * detection): they join the opener once it exists. At most max-keys. */
+  std::vector<aesstream::SecureBytes> later_keys;
 };
 
 /* mode=gcm counters, readable while streaming. */
@@ -160,6 +165,7 @@ struct DecImpl
   GstAesStreamStreams streams = DEFAULT_STREAMS;
   bool skip_damaged_segments = false;
   bool require_authentication = false;
+  guint max_keys = DEFAULT_MAX_KEYS;
   DecState state;
   Counters counters;
   /* Seeks, byte queries and pull mode (gstaesstreamseek.hpp). */
@@ -265,6 +271,9 @@ gst_aes_stream_dec_set_property (
     case PROP_REQUIRE_AUTHENTICATION:
       self->impl->require_authentication = g_value_get_boolean (value);
       break;
+    case PROP_MAX_KEYS:
+      self->impl->max_keys = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -315,6 +324,11 @@ gst_aes_stream_dec_get_property (
     case PROP_REQUIRE_AUTHENTICATION:
       GST_OBJECT_LOCK (self);
       g_value_set_boolean (value, self->impl->require_authentication);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_KEYS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->impl->max_keys);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -453,13 +467,18 @@ setup_records (GstAesStreamDec *self, DecState &st)
   GST_OBJECT_LOCK (self);
   st.invalid_records = self->impl->invalid_records;
   GstAesStreamStreams streams = self->impl->streams;
+  guint max_keys = self->impl->max_keys;
   GST_OBJECT_UNLOCK (self);
-  st.codec.opener->set_stream_policy (
-      streams == GST_AES_STREAM_STREAMS_ALL
-          ? GcmRecordOpener::StreamPolicy::kAll
-      : streams == GST_AES_STREAM_STREAMS_NEWEST
-          ? GcmRecordOpener::StreamPolicy::kNewest
-          : GcmRecordOpener::StreamPolicy::kFollowOne);
+  GcmRecordOpener &opener = *st.codec.opener;
+  opener.set_stream_policy (streams == GST_AES_STREAM_STREAMS_ALL
+                                ? GcmRecordOpener::StreamPolicy::kAll
+                            : streams == GST_AES_STREAM_STREAMS_NEWEST
+                                ? GcmRecordOpener::StreamPolicy::kNewest
+                                : GcmRecordOpener::StreamPolicy::kFollowOne);
+  opener.set_max_keys (max_keys);
+  for (const aesstream::SecureBytes &k : st.later_keys)
+    opener.add_key (k);
+  st.later_keys.clear ();
   self->impl->counters.reset ();
 }
 
@@ -943,6 +962,21 @@ handle_verdict (GstAesStreamDec *self, const GcmRecordOpener::Verdict &v,
   return GST_FLOW_OK;
 }
 
+/* Charges the failed work of one record to the budget: each key it was
+ * tried under and failed (a rejected record costs at least its size, as
+ * it did with one key; an authentic one only the keys tried before its
+ * own). */
+static void
+charge_attempts (
+    DecState &st, const GcmRecordOpener::Verdict &v, gsize record_size)
+{
+  guint64 attempts = v.failed_attempts;
+  if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected && attempts == 0)
+    attempts = 1;
+  if (attempts > 0)
+    st.budget.charge (record_size * attempts);
+}
+
 /* Takes the next complete record from the adapter. Returns OK with
  * *outbuf NULL when more input is needed. */
 static GstFlowReturn
@@ -976,7 +1010,10 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
 
     GstBuffer *out = NULL;
     GcmRecordOpener::Verdict v;
-    if (!st.budget.can_open (total)) {
+    /* A stream not seen before is tried under every key held: each try
+     * is work the budget must be able to pay for. */
+    const gsize tries = st.codec.opener->candidate_keys (h);
+    if (!st.budget.can_open (total * tries)) {
       /* Damaged or crafted input has used up the work it is allowed
        * (finding 1): skip this candidate without copying or opening it. */
       resync (adapter);
@@ -1001,8 +1038,7 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
     } else {
       v = open_from_adapter (st, total, &out);
     }
-    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
-      st.budget.charge (total);
+    charge_attempts (st, v, total);
     GstFlowReturn ret = handle_verdict (self, v, &out);
     if (ret != GST_FLOW_OK || out != NULL) {
       *outbuf = out;
@@ -1045,12 +1081,23 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
     st.resyncing = false;
   }
   if (whole > 0) {
-    /* The usual packet case: the buffer is one record. No adapter. */
-    GcmRecordOpener::Verdict v = open_whole_buffer (st, in, outbuf);
-    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected) {
-      st.resyncing = false;
-      st.budget.charge (whole);
+    /* The usual packet case: the buffer is one record. No adapter. A new
+     * stream with several keys held costs a try per key: like a record in
+     * the adapter, it is opened only if the budget can pay for them all. */
+    GcmRecordOpener::Verdict v;
+    guint8 h[format::kRecordHeaderSize];
+    gst_buffer_extract (in, 0, h, sizeof (h));
+    const gsize tries = st.codec.opener->candidate_keys (h);
+    if (tries > 1 && !st.budget.can_open (whole * tries)) {
+      gst_buffer_unref (in);
+      v.why = "a record of a stream not seen before was skipped unopened: "
+              "too much failed work on damaged input";
+    } else {
+      v = open_whole_buffer (st, in, outbuf);
     }
+    if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected)
+      st.resyncing = false;
+    charge_attempts (st, v, whole);
     return handle_verdict (self, v, outbuf);
   }
   gst_adapter_push (adapter, in);
@@ -1242,10 +1289,54 @@ first_bytes (GstAesStreamDec *self, DecState &st)
   return GST_FLOW_OK;
 }
 
+/* Key rotation: a key set while playing joins the keys held (mode=gcm),
+ * between two records. The oldest beyond max-keys is retired. */
+static bool
+apply_new_key (GstAesStreamDec *self, DecState &st)
+{
+  aesstream::SecureBytes key;
+  std::string error;
+  if (!gst_aes_stream_base_take_new_key (
+          GST_AES_STREAM_BASE (self), &key, &error)) {
+    st.failed = true;
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The key set while playing is not valid: %s.", error.c_str ()),
+        (NULL));
+    return false;
+  }
+  if (st.codec.opener) {
+    size_t retired = st.codec.opener->add_key (key);
+    GST_INFO_OBJECT (self, "a new key joins the keys held (%u now); %u retired",
+        (guint)st.codec.opener->key_count (), (guint)retired);
+  } else if (st.peeking) {
+    /* The stream has not said what it is yet. */
+    if (st.settings->key.empty ()) {
+      st.settings->key = std::move (key);
+    } else {
+      st.later_keys.push_back (std::move (key));
+      if (st.later_keys.size () > GcmRecordOpener::kMaxKeys)
+        st.later_keys.erase (st.later_keys.begin ());
+    }
+  } else {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("A key set while playing applies to mode=gcm records only; this "
+         "stream is not GCM records and keeps its key until the element "
+         "restarts."),
+        (NULL));
+  }
+  return true;
+}
+
 static GstFlowReturn
 gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
   DecState &st = impl_of (trans)->state;
+  if (G_UNLIKELY (gst_aes_stream_base_key_changed (
+          reinterpret_cast<GstAesStreamBase *> (trans)))
+      && !apply_new_key (reinterpret_cast<GstAesStreamDec *> (trans), st)) {
+    *outbuf = NULL;
+    return GST_FLOW_ERROR;
+  }
   if (G_UNLIKELY (st.peeking || st.checking_raw)) {
     *outbuf = NULL;
     if (st.failed)
@@ -1660,6 +1751,16 @@ install_properties (GObjectClass *klass)
           "(failed authentication, malformed, truncated, replayed, or "
           "missing): auto = error for files, drop for live input",
           GST_TYPE_AES_STREAM_INVALID_RECORDS, DEFAULT_INVALID_RECORDS,
+          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                        | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (klass, PROP_MAX_KEYS,
+      g_param_spec_uint ("max-keys", "Max keys",
+          "mode=gcm: how many keys aesdec holds (key rotation): the key set "
+          "at start and those set while playing, newest first; a new key "
+          "beyond this retires the oldest (its streams are no longer "
+          "accepted). A stream not seen before is tried under each. 1 = a "
+          "new key replaces the old one at once",
+          1, (guint)GcmRecordOpener::kMaxKeys, DEFAULT_MAX_KEYS,
           (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
                         | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (klass, PROP_STREAMS,

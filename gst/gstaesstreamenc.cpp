@@ -55,6 +55,27 @@ namespace format = aesstream::format;
  * ones a new buffer costs less than two extra memories. */
 #define GCM_IN_PLACE_MIN 8192
 
+enum
+{
+  PROP_0,
+  PROP_ROTATE_AFTER_RECORDS,
+  PROP_MAX_RECORDS_PER_KEY,
+  PROP_SEGMENT_SIZE,
+};
+
+/* mode=gcm: the soft limit (a message asks the application to rotate) and
+ * the hard one (aesenc refuses to seal more under the key). 2^32 records
+ * under one key is NIST SP 800-38D's bound for random-nonce GCM: each
+ * stream has its own subkey here, so it is conservative, and at 1,000
+ * records a second it is still 49 days. The hard limit defaults to what
+ * the format allows in one stream (48-bit record numbers). */
+#define DEFAULT_ROTATE_AFTER_RECORDS (G_GUINT64_CONSTANT (1) << 32)
+#define DEFAULT_MAX_RECORDS_PER_KEY                                            \
+  ((guint64)aesstream::GcmRecordSealer::kMaxRecordsPerStream)
+
+/* The message aesenc posts when rotate-after-records is reached. */
+#define ROTATE_MESSAGE "aesenc-rotate-key"
+
 /* Everything that exists only while the element is started. */
 struct EncState
 {
@@ -69,12 +90,10 @@ struct EncState
   bool fed = false;
   /* Following a muxer that goes back to rewrite (gstaesstreamseek.hpp). */
   aesstream::EncoderRewrites rewrites;
-};
-
-enum
-{
-  PROP_0,
-  PROP_SEGMENT_SIZE,
+  /* mode=gcm: rotate-after-records as it was at start (0: never), and
+   * whether its message was posted for the current key. */
+  guint64 rotate_after = 0;
+  bool rotate_posted = false;
 };
 
 struct _GstAesStreamEnc
@@ -83,6 +102,9 @@ struct _GstAesStreamEnc
   EncState *state;
   /* mode=gcm-file: Tink's CiphertextSegmentSize (under the object lock). */
   guint segment_size;
+  /* Settings of aesenc's own (under the object lock). */
+  guint64 rotate_after_records;
+  guint64 max_records_per_key;
 };
 
 G_DEFINE_TYPE (GstAesStreamEnc, gst_aes_stream_enc, GST_TYPE_AES_STREAM_BASE);
@@ -192,6 +214,13 @@ gst_aes_stream_enc_start_stream (
   }
   st.compat = settings->compat;
   st.rewrites.start ();
+  if (st.codec.sealer) {
+    GST_OBJECT_LOCK (base);
+    st.rotate_after = GST_AES_STREAM_ENC (base)->rotate_after_records;
+    st.codec.sealer->set_max_records_per_key (
+        GST_AES_STREAM_ENC (base)->max_records_per_key);
+    GST_OBJECT_UNLOCK (base);
+  }
   *GST_AES_STREAM_ENC (base)->state = std::move (st);
   relabel_output_caps (GST_AES_STREAM_ENC (base), settings->mode);
   return TRUE;
@@ -230,11 +259,65 @@ wrap_copy (const guint8 *data, gsize size)
       (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
 }
 
+/* mode=gcm, key rotation: a key was set while playing. The current stream
+ * ends with its final record (receivers know it ended, nothing is
+ * missing), and the next record starts a new stream (new salt, record
+ * numbers from 0) under the new key. The old key is wiped. */
+static bool
+apply_new_key (GstAesStreamEnc *self, EncState &st)
+{
+  GstAesStreamBase *base = GST_AES_STREAM_BASE (self);
+  aesstream::SecureBytes key;
+  std::string error;
+  if (!gst_aes_stream_base_take_new_key (base, &key, &error)) {
+    st.failed = true;
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The key set while playing is not valid: %s. aesenc stops rather "
+         "than go on encrypting under the key it was asked to replace.",
+            error.c_str ()),
+        (NULL));
+    return false;
+  }
+  guint8 rec[format::kRecordOverhead];
+  Problem p = st.codec.sealer->seal_final (rec);
+  if (p.ok ()) {
+    gst_aes_stream_base_push_bytes (base, rec, sizeof (rec), (GstBufferFlags)0);
+    p = st.codec.sealer->rekey (key);
+  }
+  if (!p.ok ()) {
+    st.failed = true;
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return false;
+  }
+  if (st.codec.sealer->records_under_key () == 0)
+    st.rotate_posted = false;
+  GST_INFO_OBJECT (self, "key rotated: a new stream starts");
+  return true;
+}
+
+/* Tells the application, once per key, that it is time to rotate. */
+static void
+post_rotate_message (GstAesStreamEnc *self, EncState &st)
+{
+  st.rotate_posted = true;
+  const guint64 records = st.codec.sealer->records_under_key ();
+  GST_INFO_OBJECT (self,
+      "%" G_GUINT64_FORMAT " records under this key: asking for a new key",
+      records);
+  GstStructure *s = gst_structure_new (ROTATE_MESSAGE, "records", G_TYPE_UINT64,
+      records, "rotate-after-records", G_TYPE_UINT64, st.rotate_after, NULL);
+  gst_element_post_message (
+      GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
 /* mode=gcm: one input buffer becomes one record (docs/format.md). */
 static GstFlowReturn
 seal_record (
     GstAesStreamEnc *self, EncState &st, GstBuffer *inbuf, GstBuffer *outbuf)
 {
+  if (G_UNLIKELY (gst_aes_stream_base_key_changed (GST_AES_STREAM_BASE (self)))
+      && !apply_new_key (self, st))
+    return GST_FLOW_ERROR;
   const bool in_place = inbuf == outbuf;
   gsize n = gst_buffer_get_size (inbuf);
   guint8 header[format::kRecordHeaderSize], tag[format::kRecordTagSize];
@@ -269,6 +352,9 @@ seal_record (
   } else {
     gst_buffer_set_size (outbuf, n + format::kRecordOverhead);
   }
+  if (G_UNLIKELY (st.rotate_after > 0 && !st.rotate_posted
+                  && st.codec.sealer->records_under_key () >= st.rotate_after))
+    post_rotate_message (self, st);
   return GST_FLOW_OK;
 }
 
@@ -447,6 +533,7 @@ gst_aes_stream_enc_query (
 }
 
 /* ---------------------------------------------------------------------- */
+/* Properties (aesenc's own; the shared ones are the base class's) */
 
 static void
 gst_aes_stream_enc_set_property (
@@ -458,6 +545,12 @@ gst_aes_stream_enc_set_property (
     return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
+    case PROP_ROTATE_AFTER_RECORDS:
+      self->rotate_after_records = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_RECORDS_PER_KEY:
+      self->max_records_per_key = g_value_get_uint64 (value);
+      break;
     case PROP_SEGMENT_SIZE:
       self->segment_size = g_value_get_uint (value);
       break;
@@ -473,16 +566,22 @@ gst_aes_stream_enc_get_property (
     GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstAesStreamEnc *self = GST_AES_STREAM_ENC (object);
+  GST_OBJECT_LOCK (self);
   switch (prop_id) {
+    case PROP_ROTATE_AFTER_RECORDS:
+      g_value_set_uint64 (value, self->rotate_after_records);
+      break;
+    case PROP_MAX_RECORDS_PER_KEY:
+      g_value_set_uint64 (value, self->max_records_per_key);
+      break;
     case PROP_SEGMENT_SIZE:
-      GST_OBJECT_LOCK (self);
       g_value_set_uint (value, self->segment_size);
-      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  GST_OBJECT_UNLOCK (self);
 }
 
 static void
@@ -490,6 +589,8 @@ gst_aes_stream_enc_init (GstAesStreamEnc *self)
 {
   self->state = new EncState ();
   self->segment_size = format::kGcmFileDefaultSegmentSize;
+  self->rotate_after_records = DEFAULT_ROTATE_AFTER_RECORDS;
+  self->max_records_per_key = DEFAULT_MAX_RECORDS_PER_KEY;
 }
 
 static void
@@ -530,6 +631,24 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
           format::kGcmFileDefaultSegmentSize,
           (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
                         | GST_PARAM_MUTABLE_READY)));
+
+  const GParamFlags rw_ready
+      = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                      | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property (gobject_class, PROP_ROTATE_AFTER_RECORDS,
+      g_param_spec_uint64 ("rotate-after-records", "Rotate after records",
+          "mode=gcm: after this many records under one key, post an "
+          "element message '" ROTATE_MESSAGE "' (once per key) so that the "
+          "application sets a new key (key rotation, allowed while "
+          "playing). 0 = never",
+          0, G_MAXUINT64, DEFAULT_ROTATE_AFTER_RECORDS, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_MAX_RECORDS_PER_KEY,
+      g_param_spec_uint64 ("max-records-per-key", "Max records per key",
+          "mode=gcm: hard limit: aesenc refuses (error) to seal more records "
+          "than this under one key. At most, and by default, 2^48 - 1, what "
+          "the format allows in one stream; it can only be lowered",
+          1, DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_MAX_RECORDS_PER_KEY,
+          rw_ready));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
