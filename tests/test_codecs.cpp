@@ -842,3 +842,139 @@ TEST (Codecs, a_wrong_key_for_a_version_2_header_names_both_key_ids)
       << p.message;
   EXPECT_EQ (r.size, 0u);
 }
+
+// Key rotation (issue 11): a new key starts a new stream (new salt, record
+// numbers from 0) that only the new key opens.
+TEST (Codecs, gcm_sealer_rekey_starts_a_new_stream_under_the_new_key)
+{
+  SecureBytes old_key = key_of (kKey128), new_key = key_of (kKey256);
+  Sender s (old_key);
+  Bytes before = s.record (1);
+  s.record (2);
+  ASSERT_TRUE (s.sealer->rekey (new_key).ok ());
+  EXPECT_EQ (s.sealer->records_under_key (), 0u);
+  Bytes after = s.record (3);
+  EXPECT_NE (Bytes (before.begin () + 14, before.begin () + 24),
+      Bytes (after.begin () + 14, after.begin () + 24)); // a new salt
+  EXPECT_EQ (Bytes (after.begin () + 8, after.begin () + 14), Bytes (6, 0));
+  Problem p;
+  auto only_old = GcmRecordOpener::create (old_key, &p);
+  auto only_new = GcmRecordOpener::create (new_key, &p);
+  EXPECT_EQ (open_kind (*only_old, after, 0), Kind::kRejected);
+  EXPECT_EQ (open_kind (*only_new, after, 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*only_new, before, 0), Kind::kRejected);
+  // The same key again: a new stream, but the count under it goes on.
+  ASSERT_TRUE (s.sealer->rekey (new_key).ok ());
+  EXPECT_EQ (s.sealer->records_under_key (), 1u);
+}
+
+TEST (Codecs, gcm_opener_holds_several_keys_and_retires_the_oldest)
+{
+  SecureBytes a_key = key_of (kKey128), b_key = key_of (kKey256);
+  SecureBytes c_key = key_of ("000102030405060708090a0b0c0d0e0f");
+  Problem p;
+  auto o = GcmRecordOpener::create (a_key, &p);
+  EXPECT_EQ (o->max_keys (), 2u);
+  Sender a (a_key), b (b_key), c (c_key);
+  EXPECT_EQ (open_kind (*o, a.record (1), 0), Kind::kAccepted);
+  // A stream under a key aesdec does not hold: rejected, one try.
+  Bytes rec = b.record (2);
+  Bytes out (rec.size ());
+  auto v = o->open (rec.data (), rec.size (), out.data (), 0);
+  EXPECT_EQ (v.kind, Kind::kRejected);
+  EXPECT_EQ (v.failed_attempts, 1u);
+  EXPECT_NE (v.why.find ("rotated to a key"), std::string::npos) << v.why;
+  // B joins: its new stream takes over at once (no final record from A,
+  // no silence): a rotation. Tried newest first, so no failed attempt.
+  EXPECT_EQ (o->add_key (b_key), 0u);
+  EXPECT_EQ (o->key_count (), 2u);
+  EXPECT_EQ (o->candidate_keys (rec.data ()), 2u);
+  rec = b.record (3);
+  v = o->open (rec.data (), rec.size (), out.data (), 1000);
+  EXPECT_EQ (v.kind, Kind::kAccepted) << v.why;
+  EXPECT_TRUE (v.new_stream);
+  EXPECT_TRUE (v.new_key);
+  EXPECT_EQ (v.failed_attempts, 0u);
+  EXPECT_EQ (o->candidate_keys (rec.data ()), 1u); // a known stream
+  // A late record of A's stream is still authentic but A is not followed.
+  EXPECT_EQ (open_kind (*o, a.record (4), 2000), Kind::kOtherStream);
+  // An older key's new stream never takes over from a newer key's.
+  Sender a2 (a_key);
+  rec = a2.record (5);
+  v = o->open (rec.data (), rec.size (), out.data (), 3000);
+  EXPECT_EQ (v.kind, Kind::kOtherStream);
+  EXPECT_EQ (v.failed_attempts, 1u); // B was tried first
+  // C joins: A is retired (max 2), and its streams with it.
+  EXPECT_EQ (o->add_key (c_key), 1u);
+  EXPECT_EQ (o->key_count (), 2u);
+  EXPECT_EQ (open_kind (*o, a.record (6), 4000), Kind::kRejected);
+  EXPECT_EQ (open_kind (*o, b.record (7), 5000), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*o, c.record (8), 6000), Kind::kAccepted);
+  // A key already held changes nothing; max_keys is bounded.
+  EXPECT_EQ (o->add_key (c_key), 0u);
+  EXPECT_EQ (o->set_max_keys (1), 1u); // B retired
+  EXPECT_EQ (open_kind (*o, b.record (9), 7000), Kind::kRejected);
+  o->set_max_keys (1000);
+  EXPECT_EQ (o->max_keys (), GcmRecordOpener::kMaxKeys);
+}
+
+// With several keys, a failed try must not destroy the ciphertext the next
+// key needs when opening in place.
+TEST (Codecs, gcm_opener_tries_keys_in_place_without_losing_the_record)
+{
+  SecureBytes a_key = key_of (kKey128), b_key = key_of (kKey256);
+  Problem p;
+  auto o = GcmRecordOpener::create (a_key, &p);
+  o->add_key (b_key); // tried first
+  Sender a (a_key);
+  Bytes plain = random_bytes (100, 5);
+  Bytes rec (100 + format::kRecordOverhead);
+  ASSERT_TRUE (a.sealer
+                   ->seal (plain.data (), 100, rec.data (), rec.data () + 24,
+                       rec.data () + 124)
+                   .ok ());
+  auto v = o->open (rec.data (), rec.size (), rec.data () + 24, 0);
+  ASSERT_EQ (v.kind, Kind::kAccepted) << v.why;
+  EXPECT_EQ (v.failed_attempts, 1u);
+  EXPECT_EQ (Bytes (rec.begin () + 24, rec.begin () + 124), plain);
+}
+
+// The hard limits: max-records-per-key (lowered for the test), and the
+// format's 48-bit record numbers, whose last value is kept for the final
+// record so that a stream at its end can still be closed properly.
+TEST (Codecs, gcm_sealer_refuses_past_the_record_limits)
+{
+  SecureBytes key = key_of (kKey128);
+  Sender s (key);
+  s.sealer->set_max_records_per_key (3);
+  Bytes plain (16, 1), rec (16 + format::kRecordOverhead);
+  auto seal = [&] () {
+    return s.sealer->seal (
+        plain.data (), 16, rec.data (), rec.data () + 24, rec.data () + 40);
+  };
+  for (int i = 0; i < 3; i++)
+    ASSERT_TRUE (seal ().ok ());
+  Problem refused = seal ();
+  EXPECT_EQ (refused.kind, Problem::Kind::kLimit);
+  EXPECT_NE (refused.message.find ("max-records-per-key"), std::string::npos);
+  ASSERT_TRUE (s.sealer->rekey (key_of (kKey256)).ok ());
+  EXPECT_TRUE (seal ().ok ()); // a new key counts from 0
+
+  // The format: 2^48 record numbers per stream.
+  EXPECT_EQ (GcmRecordSealer::kMaxRecordsPerStream, (uint64_t{1} << 48) - 1);
+  Sender t (key);
+  t.sealer->skip_to_seq_for_testing (GcmRecordSealer::kMaxRecordsPerStream - 1);
+  Bytes last = t.record (1); // number 2^48 - 2: the last data record
+  EXPECT_EQ (Bytes (last.begin () + 8, last.begin () + 14),
+      Bytes ({0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}));
+  Problem over = t.sealer->seal (
+      plain.data (), 16, rec.data (), rec.data () + 24, rec.data () + 40);
+  EXPECT_EQ (over.kind, Problem::Kind::kLimit);
+  EXPECT_NE (over.message.find ("2^48"), std::string::npos);
+  Bytes fin = t.record (0, true); // number 2^48 - 1
+  EXPECT_EQ (Bytes (fin.begin () + 8, fin.begin () + 14), Bytes (6, 0xff));
+  Problem p;
+  auto o = GcmRecordOpener::create (key, &p);
+  EXPECT_EQ (open_kind (*o, last, 0), Kind::kAccepted);
+  EXPECT_EQ (open_kind (*o, fin, 0), Kind::kAccepted);
+}
