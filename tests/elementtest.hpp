@@ -289,6 +289,70 @@ gcm_open (const std::vector<Bytes> &buffers, const char *policy,
   return r;
 }
 
+// Every buffer the element has output so far, one Bytes each.
+inline std::vector<Bytes>
+pull_buffers (GstHarness *h)
+{
+  std::vector<Bytes> out;
+  while (GstBuffer *buf = gst_harness_try_pull (h)) {
+    GstMapInfo m;
+    gst_buffer_map (buf, &m, GST_MAP_READ);
+    out.emplace_back (m.data, m.data + m.size);
+    gst_buffer_unmap (buf, &m);
+    gst_buffer_unref (buf);
+  }
+  return out;
+}
+
+// Opens one GCM record the way docs/format.md describes it, with OpenSSL's
+// EVP API and not our code: subkey = HKDF-SHA256 (key, salt, "aesstream gcm
+// v1"), nonce = 6 zero bytes + the sequence number, the header as AAD.
+inline bool
+open_record_independently (const Bytes &rec, const char *key_hex, Bytes *plain)
+{
+  if (rec.size () < 40)
+    return false;
+  Bytes key = hex (key_hex), subkey (key.size ());
+  static const char info[] = "aesstream gcm v1";
+  EVP_KDF *kdf = EVP_KDF_fetch (nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX *kctx = EVP_KDF_CTX_new (kdf);
+  char digest[] = "SHA256";
+  Bytes salt (rec.begin () + 14, rec.begin () + 24);
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string ("digest", digest, 0),
+      OSSL_PARAM_construct_octet_string ("key", key.data (), key.size ()),
+      OSSL_PARAM_construct_octet_string ("salt", salt.data (), salt.size ()),
+      OSSL_PARAM_construct_octet_string (
+          "info", const_cast<char *> (info), sizeof (info) - 1),
+      OSSL_PARAM_construct_end ()};
+  bool ok = EVP_KDF_derive (kctx, subkey.data (), subkey.size (), params) == 1;
+  EVP_KDF_CTX_free (kctx);
+  EVP_KDF_free (kdf);
+  const size_t n = rec.size () - 40;
+  Bytes nonce (12, 0);
+  std::copy (rec.begin () + 8, rec.begin () + 14, nonce.begin () + 6);
+  const EVP_CIPHER *cipher = key.size () == 16   ? EVP_aes_128_gcm ()
+                             : key.size () == 24 ? EVP_aes_192_gcm ()
+                                                 : EVP_aes_256_gcm ();
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  plain->assign (n + 16, 0);
+  int len = 0;
+  ok = ok
+       && EVP_DecryptInit_ex (
+              ctx, cipher, nullptr, subkey.data (), nonce.data ())
+              == 1
+       && EVP_DecryptUpdate (ctx, nullptr, &len, rec.data (), 24) == 1
+       && EVP_DecryptUpdate (
+              ctx, plain->data (), &len, rec.data () + 24, (int)n)
+              == 1
+       && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, 16,
+              const_cast<uint8_t *> (rec.data () + 24 + n))
+              == 1
+       && EVP_DecryptFinal_ex (ctx, plain->data () + n, &len) == 1;
+  EVP_CIPHER_CTX_free (ctx);
+  plain->resize (n);
+  return ok;
+}
+
 inline std::vector<Bytes>
 some_chunks (size_t count, unsigned seed)
 {

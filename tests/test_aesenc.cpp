@@ -911,6 +911,271 @@ TEST (EmptyInput, eos_before_segment_still_gives_a_valid_empty_stream)
   }
 }
 
+// ---------------------------------------------------------------------------
+// Key rotation while playing (issue 11)
+
+namespace {
+
+const char *kKeyB = "000102030405060708090a0b0c0d0e0f";
+
+Bytes
+salt_of (const Bytes &rec)
+{
+  return Bytes (rec.begin () + 14, rec.begin () + 24);
+}
+
+uint64_t
+seq_of (const Bytes &rec)
+{
+  uint64_t v = 0;
+  for (int i = 8; i < 14; i++)
+    v = v << 8 | rec[i];
+  return v;
+}
+
+// The element messages named `name` on the bus.
+std::vector<GstStructure *>
+element_messages (GstBus *bus, const char *name)
+{
+  std::vector<GstStructure *> found;
+  while (GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *s = gst_message_get_structure (m);
+    if (gst_structure_has_name (s, name))
+      found.push_back (gst_structure_copy (s));
+    gst_message_unref (m);
+  }
+  return found;
+}
+
+} // namespace
+
+TEST (Rotation, key_change_while_playing_starts_a_new_stream_under_the_new_key)
+{
+  Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  auto chunks = some_chunks (6, 21);
+  std::vector<Bytes> recs;
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ (h.push (chunks[i]), GST_FLOW_OK);
+    for (Bytes &b : pull_buffers (h.h))
+      recs.push_back (b);
+  }
+  g_object_set (h.h->element, "key", kKeyB, nullptr);
+  EXPECT_EQ (h.warning (), ""); // accepted, not refused
+  for (int i = 3; i < 6; i++) {
+    ASSERT_EQ (h.push (chunks[i]), GST_FLOW_OK);
+    for (Bytes &b : pull_buffers (h.h))
+      recs.push_back (b);
+  }
+  h.eos ();
+  for (Bytes &b : pull_buffers (h.h))
+    recs.push_back (b);
+  EXPECT_EQ (h.error (), "");
+  // 3 records, the old stream's final record, 3 records of a new stream,
+  // its final record.
+  ASSERT_EQ (recs.size (), 8u);
+  Bytes plain;
+  for (int i = 0; i < 4; i++) {
+    EXPECT_EQ (salt_of (recs[i]), salt_of (recs[0]));
+    EXPECT_EQ (seq_of (recs[i]), (uint64_t)i);
+    Bytes wrong;
+    EXPECT_FALSE (open_record_independently (recs[i], kKeyB, &wrong));
+    ASSERT_TRUE (open_record_independently (recs[i], kKey128, &plain)) << i;
+    if (i < 3)
+      EXPECT_EQ (plain, chunks[i]);
+  }
+  EXPECT_EQ (recs[3].size (), 40u);
+  EXPECT_EQ (recs[3][3], 0x01); // final
+  EXPECT_NE (salt_of (recs[4]), salt_of (recs[0]));
+  for (int i = 4; i < 8; i++) {
+    EXPECT_EQ (salt_of (recs[i]), salt_of (recs[4]));
+    EXPECT_EQ (seq_of (recs[i]), (uint64_t)(i - 4)); // from 0 again
+    Bytes wrong;
+    EXPECT_FALSE (open_record_independently (recs[i], kKey128, &wrong));
+    ASSERT_TRUE (open_record_independently (recs[i], kKeyB, &plain)) << i;
+    if (i < 7)
+      EXPECT_EQ (plain, chunks[i - 1]);
+  }
+  EXPECT_EQ (recs[7][3], 0x01);
+}
+
+TEST (Rotation, key_file_change_while_playing_reads_the_new_file)
+{
+  char path[] = "/tmp/aesstream-rotkeyXXXXXX";
+  int fd = mkstemp (path);
+  ASSERT_GE (fd, 0);
+  std::string text = std::string (kKey256) + "\n";
+  ASSERT_EQ (write (fd, text.data (), text.size ()), (ssize_t)text.size ());
+  close (fd);
+  Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  ASSERT_EQ (h.push (Bytes (10, 1)), GST_FLOW_OK);
+  Bytes first = h.pull_all (), plain;
+  g_object_set (h.h->element, "key-file", path, nullptr);
+  unlink (path); // read when set
+  ASSERT_EQ (h.push (Bytes (10, 2)), GST_FLOW_OK);
+  auto recs = pull_buffers (h.h);
+  ASSERT_EQ (recs.size (), 2u); // final record of the old stream, new record
+  EXPECT_TRUE (open_record_independently (recs[1], kKey256, &plain));
+  EXPECT_EQ (plain, Bytes (10, 2));
+  gchar *kf = nullptr;
+  g_object_get (h.h->element, "key-file", &kf, nullptr);
+  EXPECT_STREQ (kf, path);
+  g_free (kf);
+}
+
+TEST (Rotation, only_gcm_changes_keys_and_other_properties_stay_frozen)
+{
+  {
+    Harness h ("aesenc", {{"mode", "ctr"}, {"key", kKey128}, {"iv", kIv}});
+    ASSERT_EQ (h.push (Bytes (16, 0)), GST_FLOW_OK);
+    h.pull_all ();
+    g_object_set (h.h->element, "key", kKeyB, nullptr);
+    std::string w = h.warning ();
+    EXPECT_NE (w.find ("cannot be changed while the element is running"),
+        std::string::npos);
+    EXPECT_NE (w.find ("Only mode=gcm"), std::string::npos);
+    Bytes data (16, 3);
+    ASSERT_EQ (h.push (data), GST_FLOW_OK); // still the first key
+    Bytes expected = reference ("CTR", true, kKey128, kIv, Bytes (32, 0));
+    expected.erase (expected.begin (), expected.begin () + 16);
+    for (size_t i = 0; i < 16; i++)
+      expected[i] ^= 3;
+    EXPECT_EQ (h.pull_all (), expected);
+  }
+  {
+    Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+    ASSERT_EQ (h.push (Bytes (16, 0)), GST_FLOW_OK);
+    g_object_set (h.h->element, "rotate-after-records", (guint64)5, nullptr);
+    EXPECT_NE (h.warning ().find ("cannot be changed"), std::string::npos);
+    g_object_set (h.h->element, "mode", 0, nullptr);
+    EXPECT_NE (h.warning ().find ("cannot be changed"), std::string::npos);
+  }
+}
+
+TEST (Rotation, an_invalid_key_while_playing_stops_with_an_error)
+{
+  const char *almost = "2b7e151628aed2a6abf7158809cf4f3cff";
+  Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  ASSERT_EQ (h.push (Bytes (10, 1)), GST_FLOW_OK);
+  h.pull_all ();
+  g_object_set (h.h->element, "key", almost, nullptr);
+  EXPECT_EQ (h.push (Bytes (10, 2)), GST_FLOW_ERROR);
+  EXPECT_EQ (h.pull_all (), Bytes ()); // nothing more under the old key
+  std::string err = h.error ();
+  EXPECT_NE (
+      err.find ("The key set while playing is not valid"), std::string::npos);
+  EXPECT_EQ (err.find ("2b7e1516"), std::string::npos);
+  // Unsetting the key is refused the same way.
+  Harness h2 ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  ASSERT_EQ (h2.push (Bytes (10, 1)), GST_FLOW_OK);
+  g_object_set (h2.h->element, "key", nullptr, nullptr);
+  EXPECT_EQ (h2.push (Bytes (10, 2)), GST_FLOW_ERROR);
+  EXPECT_NE (h2.error ().find ("cannot be unset"), std::string::npos);
+}
+
+TEST (Rotation, keys_are_never_logged_when_they_change)
+{
+  std::vector<std::string> lines;
+  GstLogFunction fn
+      = [] (GstDebugCategory *, GstDebugLevel, const gchar *, const gchar *,
+            gint, GObject *, GstDebugMessage *msg, gpointer data) {
+          static_cast<std::vector<std::string> *> (data)->push_back (
+              gst_debug_message_get (msg));
+        };
+  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_LOG);
+  gst_debug_add_log_function (fn, &lines, nullptr);
+  {
+    Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+    h.push (Bytes (10, 1));
+    g_object_set (h.h->element, "key", kKeyB, nullptr);
+    h.push (Bytes (10, 2));
+    h.pull_all ();
+  }
+  gst_debug_remove_log_function (fn);
+  gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_NONE);
+  bool rotated = false;
+  for (const std::string &l : lines) {
+    EXPECT_EQ (l.find ("00010203"), std::string::npos) << l;
+    EXPECT_EQ (l.find ("2b7e1516"), std::string::npos) << l;
+    rotated = rotated || l.find ("key rotated") != std::string::npos;
+  }
+  EXPECT_TRUE (rotated); // the log did run
+}
+
+TEST (Limits, a_message_asks_for_a_new_key_after_rotate_after_records)
+{
+  Harness h ("aesenc",
+      {{"mode", "gcm"}, {"key", kKey128}, {"rotate-after-records", "3"}});
+  guint64 def = 0;
+  GstElement *fresh = make ("aesenc", {});
+  g_object_get (fresh, "rotate-after-records", &def, nullptr);
+  gst_object_unref (fresh);
+  EXPECT_EQ (def, G_GUINT64_CONSTANT (1) << 32);
+  for (int i = 0; i < 2; i++)
+    ASSERT_EQ (h.push (Bytes (5, 1)), GST_FLOW_OK);
+  EXPECT_TRUE (element_messages (h.bus, "aesenc-rotate-key").empty ());
+  for (int i = 0; i < 3; i++)
+    ASSERT_EQ (h.push (Bytes (5, 1)), GST_FLOW_OK);
+  auto msgs = element_messages (h.bus, "aesenc-rotate-key");
+  ASSERT_EQ (msgs.size (), 1u); // once per key
+  guint64 records = 0, after = 0;
+  EXPECT_TRUE (gst_structure_get_uint64 (msgs[0], "records", &records));
+  EXPECT_TRUE (
+      gst_structure_get_uint64 (msgs[0], "rotate-after-records", &after));
+  EXPECT_EQ (records, 3u);
+  EXPECT_EQ (after, 3u);
+  gst_structure_free (msgs[0]);
+  // The application rotates: the count starts again for the new key.
+  g_object_set (h.h->element, "key", kKeyB, nullptr);
+  for (int i = 0; i < 3; i++)
+    ASSERT_EQ (h.push (Bytes (5, 1)), GST_FLOW_OK);
+  msgs = element_messages (h.bus, "aesenc-rotate-key");
+  ASSERT_EQ (msgs.size (), 1u);
+  for (auto *m : msgs)
+    gst_structure_free (m);
+  // 0: never.
+  Harness never ("aesenc",
+      {{"mode", "gcm"}, {"key", kKey128}, {"rotate-after-records", "0"}});
+  for (int i = 0; i < 5; i++)
+    ASSERT_EQ (never.push (Bytes (5, 1)), GST_FLOW_OK);
+  EXPECT_TRUE (element_messages (never.bus, "aesenc-rotate-key").empty ());
+}
+
+TEST (Limits, sealing_past_max_records_per_key_is_an_error)
+{
+  guint64 def = 0;
+  GstElement *fresh = make ("aesenc", {});
+  g_object_get (fresh, "max-records-per-key", &def, nullptr);
+  gst_object_unref (fresh);
+  EXPECT_EQ (def, (G_GUINT64_CONSTANT (1) << 48) - 1);
+  // It can only be lowered: the format's limit is the property's maximum.
+  GParamSpec *ps = g_object_class_find_property (
+      G_OBJECT_CLASS (g_type_class_peek (g_type_from_name ("GstAesStreamEnc"))),
+      "max-records-per-key");
+  ASSERT_NE (ps, nullptr);
+  EXPECT_EQ (G_PARAM_SPEC_UINT64 (ps)->maximum, def);
+
+  Harness h ("aesenc",
+      {{"mode", "gcm"}, {"key", kKey128}, {"max-records-per-key", "4"}});
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ (h.push (Bytes (5, 1)), GST_FLOW_OK);
+  EXPECT_EQ (pull_buffers (h.h).size (), 4u);
+  EXPECT_EQ (h.push (Bytes (5, 1)), GST_FLOW_ERROR);
+  EXPECT_EQ (pull_buffers (h.h).size (), 0u);
+  std::string err = h.error ();
+  EXPECT_NE (err.find ("max-records-per-key"), std::string::npos) << err;
+  EXPECT_EQ (h.push (Bytes (5, 1)), GST_FLOW_ERROR); // and stays stopped
+
+  // Rotating in time keeps it going.
+  Harness r ("aesenc",
+      {{"mode", "gcm"}, {"key", kKey128}, {"max-records-per-key", "4"}});
+  for (int i = 0; i < 3; i++)
+    ASSERT_EQ (r.push (Bytes (5, 1)), GST_FLOW_OK);
+  g_object_set (r.h->element, "key", kKeyB, nullptr);
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ (r.push (Bytes (5, 1)), GST_FLOW_OK);
+  EXPECT_EQ (r.error (), "");
+}
+
 int
 main (int argc, char **argv)
 {
