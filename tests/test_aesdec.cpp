@@ -871,6 +871,209 @@ TEST (RawModes, refuse_our_formats_and_name_the_mode_to_use)
       Bytes (64, 7));
 }
 
+// ---------------------------------------------------------------------------
+// Key rotation while playing (issue 11)
+
+namespace {
+
+const char *kKeyB = "000102030405060708090a0b0c0d0e0f";
+
+// aesenc encrypts `before` under kKey128, its key changes to kKeyB while
+// playing, then it encrypts `after`: the records, one per buffer (the old
+// stream's final record between the two streams, the new one's at the end).
+std::vector<Bytes>
+rotated_records (
+    const std::vector<Bytes> &before, const std::vector<Bytes> &after)
+{
+  Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  std::vector<Bytes> out;
+  for (const Bytes &c : before) {
+    EXPECT_EQ (h.push (c), GST_FLOW_OK);
+    for (Bytes &b : pull_buffers (h.h))
+      out.push_back (b);
+  }
+  g_object_set (h.h->element, "key", kKeyB, nullptr);
+  for (const Bytes &c : after) {
+    EXPECT_EQ (h.push (c), GST_FLOW_OK);
+    for (Bytes &b : pull_buffers (h.h))
+      out.push_back (b);
+  }
+  h.eos ();
+  for (Bytes &b : pull_buffers (h.h))
+    out.push_back (b);
+  EXPECT_EQ (out.size (), before.size () + after.size () + 2);
+  return out;
+}
+
+// Pushes `records` into `h`; `key_at`: before which record the receiver's
+// key changes to kKeyB (while playing). Returns the plaintexts output.
+std::vector<Bytes>
+receive (Harness &h, const std::vector<Bytes> &records, size_t key_at)
+{
+  std::vector<Bytes> out;
+  for (size_t i = 0; i < records.size (); i++) {
+    if (i == key_at)
+      g_object_set (h.h->element, "key", kKeyB, nullptr);
+    EXPECT_EQ (h.push (records[i]), GST_FLOW_OK) << i;
+    for (Bytes &b : pull_buffers (h.h))
+      out.push_back (b);
+  }
+  return out;
+}
+
+std::vector<Bytes>
+concat (std::vector<Bytes> a, const std::vector<Bytes> &b)
+{
+  a.insert (a.end (), b.begin (), b.end ());
+  return a;
+}
+
+} // namespace
+
+TEST (Rotation, holding_old_and_new_keys_loses_no_record_at_the_switch)
+{
+  auto before = some_chunks (5, 31), after = some_chunks (5, 32);
+  auto records = rotated_records (before, after);
+  // Strict (invalid-records=error: any missing or rejected record is an
+  // error), with mode=gcm and with the format detected.
+  for (bool detect : {false, true}) {
+    Props props = {{"key", kKey128}, {"invalid-records", "error"}};
+    if (!detect)
+      props.push_back ({"mode", "gcm"});
+    Harness h ("aesdec", props);
+    auto out = receive (h, records, 2); // the new key arrives early
+    h.eos ();
+    EXPECT_EQ (h.error (), "") << detect;
+    EXPECT_EQ (out, concat (before, after)) << detect;
+    guint64 accepted = 0, lost = 0, rejected = 0, other = 0;
+    g_object_get (h.h->element, "records-accepted", &accepted, "records-lost",
+        &lost, "records-rejected", &rejected, "records-other-streams", &other,
+        nullptr);
+    EXPECT_EQ (accepted, records.size ());
+    EXPECT_EQ (lost + rejected + other, 0u);
+  }
+}
+
+// Over a lossy transport the old stream's final record may be the one
+// lost: the new stream (under the newer key) still takes over at once,
+// rather than after a second of silence.
+TEST (Rotation, the_switch_needs_no_final_record)
+{
+  auto before = some_chunks (5, 33), after = some_chunks (5, 34);
+  auto records = rotated_records (before, after);
+  records.erase (records.begin () + 5); // the old stream's final record
+  Harness h ("aesdec",
+      {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+  auto out = receive (h, records, 1);
+  EXPECT_EQ (out, concat (before, after));
+  guint64 other = 0, rejected = 0;
+  g_object_get (h.h->element, "records-other-streams", &other,
+      "records-rejected", &rejected, nullptr);
+  EXPECT_EQ (other + rejected, 0u);
+}
+
+TEST (Rotation, with_only_the_old_key_the_new_stream_is_dropped_clearly)
+{
+  auto before = some_chunks (4, 35), after = some_chunks (4, 36);
+  auto records = rotated_records (before, after);
+  Harness h ("aesdec",
+      {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+  auto out = receive (h, records, records.size ()); // never told
+  EXPECT_EQ (out, before);
+  guint64 rejected = 0;
+  g_object_get (h.h->element, "records-rejected", &rejected, nullptr);
+  EXPECT_EQ (rejected, after.size () + 1); // and the new final record
+  std::string w = h.warning ();
+  EXPECT_NE (
+      w.find ("rotated to a key aesdec was not given"), std::string::npos)
+      << w;
+  // For a file (error): an error that says the same.
+  auto r = gcm_open (records, "error");
+  EXPECT_EQ (r.out, before);
+  EXPECT_NE (r.error.find ("rotated to a key"), std::string::npos) << r.error;
+}
+
+TEST (Rotation, max_keys_retires_the_oldest_key_and_its_streams)
+{
+  auto before = some_chunks (4, 37), after = some_chunks (4, 38);
+  auto records = rotated_records (before, after);
+  guint def = 0;
+  GstElement *fresh = make ("aesdec", {});
+  g_object_get (fresh, "max-keys", &def, nullptr);
+  gst_object_unref (fresh);
+  EXPECT_EQ (def, 2u);
+  // max-keys=1: the new key replaces the old one at once; the rest of the
+  // old stream is rejected.
+  Harness h ("aesdec", {{"mode", "gcm"}, {"key", kKey128},
+                           {"invalid-records", "drop"}, {"max-keys", "1"}});
+  auto out = receive (h, records, 2);
+  EXPECT_EQ (out, concat ({before[0], before[1]}, after));
+  guint64 rejected = 0;
+  g_object_get (h.h->element, "records-rejected", &rejected, nullptr);
+  EXPECT_EQ (rejected, 3u); // before[2], before[3] and the old final record
+  // With the default (2), a third key retires the first.
+  Harness h3 ("aesdec",
+      {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+  ASSERT_EQ (h3.push (records[0]), GST_FLOW_OK);
+  g_object_set (h3.h->element, "key", kKeyB, nullptr);
+  ASSERT_EQ (h3.push (records[1]), GST_FLOW_OK);
+  g_object_set (h3.h->element, "key", kKey256, nullptr);
+  ASSERT_EQ (h3.push (records[2]), GST_FLOW_OK); // kKey128 retired
+  ASSERT_EQ (h3.push (records[5]), GST_FLOW_OK); // kKeyB still held
+  auto got = pull_buffers (h3.h);
+  EXPECT_EQ (got, (std::vector<Bytes>{before[0], before[1], after[0]}));
+}
+
+// Several keys must not buy an attacker more work per input byte: every
+// key tried on a record of an unknown stream is charged to the open
+// budget. Forged 64 KiB packets with fresh salts cost 16 tries each with
+// 16 keys held: the budget runs out and later ones are skipped unopened.
+// With one key, the same packets never exhaust it.
+TEST (GcmAttack, every_key_tried_is_charged_to_the_open_budget)
+{
+  std::vector<std::string> lines;
+  GstLogFunction fn
+      = [] (GstDebugCategory *, GstDebugLevel, const gchar *, const gchar *,
+            gint, GObject *, GstDebugMessage *msg, gpointer data) {
+          std::string m = gst_debug_message_get (msg);
+          if (m.find ("skipped unopened") != std::string::npos)
+            static_cast<std::vector<std::string> *> (data)->push_back (m);
+        };
+  gst_debug_set_threshold_for_name ("aesdec", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (fn, &lines, nullptr);
+  gst_debug_remove_log_function (gst_debug_log_default); // quiet
+  std::vector<Bytes> forged;
+  for (int i = 0; i < 200; i++) {
+    Bytes p = random_bytes (65536 + 40, 1000 + i);
+    const uint8_t head[8] = {'A', 'g', 1, 0, 0, 1, 0, 0}; // length 65536
+    std::copy (head, head + 8, p.begin ());
+    forged.push_back (p);
+  }
+  size_t skipped[2] = {0, 0};
+  for (int many = 0; many < 2; many++) {
+    lines.clear ();
+    Harness h ("aesdec", {{"mode", "gcm"}, {"key", kKey128},
+                             {"invalid-records", "drop"}, {"max-keys", "16"}});
+    ASSERT_EQ (h.push (gcm_records ({Bytes (10, 1)})[0]), GST_FLOW_OK);
+    if (many) {
+      for (int k = 0; k < 15; k++) {
+        std::string key = std::string (30, '0') + "0123456789abcdef"[k] + "1";
+        g_object_set (h.h->element, "key", key.c_str (), nullptr);
+        ASSERT_EQ (h.push (Bytes ()), GST_FLOW_OK); // applies it
+      }
+    }
+    for (const Bytes &p : forged)
+      ASSERT_EQ (h.push (p), GST_FLOW_OK);
+    EXPECT_EQ (pull_buffers (h.h).size (), 1u);
+    skipped[many] = lines.size ();
+  }
+  gst_debug_remove_log_function (fn);
+  gst_debug_add_log_function (gst_debug_log_default, nullptr, nullptr);
+  gst_debug_set_threshold_for_name ("aesdec", GST_LEVEL_NONE);
+  EXPECT_EQ (skipped[0], 0u);
+  EXPECT_GT (skipped[1], 50u);
+}
+
 int
 main (int argc, char **argv)
 {

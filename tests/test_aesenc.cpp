@@ -1083,6 +1083,7 @@ TEST (Rotation, keys_are_never_logged_when_they_change)
         };
   gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_LOG);
   gst_debug_add_log_function (fn, &lines, nullptr);
+  gst_debug_remove_log_function (gst_debug_log_default); // quiet
   {
     Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
     h.push (Bytes (10, 1));
@@ -1091,6 +1092,7 @@ TEST (Rotation, keys_are_never_logged_when_they_change)
     h.pull_all ();
   }
   gst_debug_remove_log_function (fn);
+  gst_debug_add_log_function (gst_debug_log_default, nullptr, nullptr);
   gst_debug_set_threshold_for_name ("aesenc", GST_LEVEL_NONE);
   bool rotated = false;
   for (const std::string &l : lines) {
