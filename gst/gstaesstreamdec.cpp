@@ -943,6 +943,9 @@ handle_verdict (GstAesStreamDec *self, const GcmRecordOpener::Verdict &v,
     return bad_record (self, Bad::kRejected, 1, v.why);
   }
   st.resyncing = false;
+  if (G_UNLIKELY (v.new_key))
+    GST_INFO_OBJECT (self, "following a new stream under a newer key (the "
+                           "sender rotated its key)");
   impl->counters.accepted++;
   impl->counters.lost += v.lost;
   if (v.lost > 0) {
