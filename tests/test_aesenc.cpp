@@ -980,8 +980,9 @@ TEST (Rotation, key_change_while_playing_starts_a_new_stream_under_the_new_key)
     Bytes wrong;
     EXPECT_FALSE (open_record_independently (recs[i], kKeyB, &wrong));
     ASSERT_TRUE (open_record_independently (recs[i], kKey128, &plain)) << i;
-    if (i < 3)
+    if (i < 3) {
       EXPECT_EQ (plain, chunks[i]);
+    }
   }
   EXPECT_EQ (recs[3].size (), 40u);
   EXPECT_EQ (recs[3][3], 0x01); // final
@@ -992,8 +993,9 @@ TEST (Rotation, key_change_while_playing_starts_a_new_stream_under_the_new_key)
     Bytes wrong;
     EXPECT_FALSE (open_record_independently (recs[i], kKey128, &wrong));
     ASSERT_TRUE (open_record_independently (recs[i], kKeyB, &plain)) << i;
-    if (i < 7)
+    if (i < 7) {
       EXPECT_EQ (plain, chunks[i - 1]);
+    }
   }
   EXPECT_EQ (recs[7][3], 0x01);
 }
