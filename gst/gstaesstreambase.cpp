@@ -32,6 +32,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "aescore.hpp"
 #include "gstaesstreamprivate.hpp"
@@ -135,14 +136,17 @@ struct Impl
    * next record. `key_pending` lets the streaming thread check for one
    * with an atomic load instead of the lock on every buffer. A value that
    * was rejected travels as `pending_error`: the stream then stops rather
-   * than go on under the key the application wanted to replace. */
-  SecureBytes pending_key;
+   * than go on under the key the application wanted to replace. Several
+   * keys set before the next record are all kept, in order (aesdec adds
+   * each; aesenc uses the last), at most kMaxPendingKeys. */
+  static constexpr size_t kMaxPendingKeys = 16;
+  std::vector<SecureBytes> pending_keys;
   std::string pending_error;
   std::atomic<bool> key_pending{false};
 
   void drop_pending_key ()
   {
-    pending_key.clear (); /* wiped */
+    pending_keys.clear (); /* SecureBytes wipe themselves */
     pending_error.clear ();
     key_pending = false;
   }
@@ -362,8 +366,13 @@ set_key_while_running (GstAesStreamBase *self, guint prop_id,
       s.key_file = text;
     }
   }
-  impl->pending_key = std::move (key);
-  impl->pending_error = error;
+  if (error.empty ()) {
+    impl->pending_keys.push_back (std::move (key));
+    if (impl->pending_keys.size () > Impl::kMaxPendingKeys)
+      impl->pending_keys.erase (impl->pending_keys.begin ());
+  } else if (impl->pending_error.empty ()) {
+    impl->pending_error = error;
+  }
   impl->key_pending = true;
   GST_OBJECT_UNLOCK (self);
   /* Never the key, nor the text given. */
@@ -384,16 +393,16 @@ gst_aes_stream_base_key_changed (GstAesStreamBase *self)
 }
 
 bool
-gst_aes_stream_base_take_new_key (
-    GstAesStreamBase *self, SecureBytes *key, std::string *error)
+gst_aes_stream_base_take_new_keys (
+    GstAesStreamBase *self, std::vector<SecureBytes> *keys, std::string *error)
 {
   Impl *impl = get_impl (self);
   GST_OBJECT_LOCK (self);
-  *key = std::move (impl->pending_key);
+  *keys = std::move (impl->pending_keys);
   *error = impl->pending_error;
   impl->drop_pending_key ();
   GST_OBJECT_UNLOCK (self);
-  return error->empty () && !key->empty ();
+  return error->empty () && !keys->empty ();
 }
 
 /* ---------------------------------------------------------------------- */

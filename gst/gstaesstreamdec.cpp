@@ -1297,35 +1297,38 @@ first_bytes (GstAesStreamDec *self, DecState &st)
 static bool
 apply_new_key (GstAesStreamDec *self, DecState &st)
 {
-  aesstream::SecureBytes key;
+  std::vector<aesstream::SecureBytes> keys;
   std::string error;
-  if (!gst_aes_stream_base_take_new_key (
-          GST_AES_STREAM_BASE (self), &key, &error)) {
+  if (!gst_aes_stream_base_take_new_keys (
+          GST_AES_STREAM_BASE (self), &keys, &error)) {
     st.failed = true;
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("The key set while playing is not valid: %s.", error.c_str ()),
         (NULL));
     return false;
   }
-  if (st.codec.opener) {
-    size_t retired = st.codec.opener->add_key (key);
-    GST_INFO_OBJECT (self, "a new key joins the keys held (%u now); %u retired",
-        (guint)st.codec.opener->key_count (), (guint)retired);
-  } else if (st.peeking) {
-    /* The stream has not said what it is yet. */
-    if (st.settings->key.empty ()) {
+  if (!st.codec.opener && !st.peeking) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("A key set while playing applies to mode=gcm records only; this "
+         "stream is not GCM records and keeps its key until the element "
+         "restarts."),
+        (NULL));
+    return true;
+  }
+  for (aesstream::SecureBytes &key : keys) {
+    if (st.codec.opener) {
+      size_t retired = st.codec.opener->add_key (key);
+      GST_INFO_OBJECT (self,
+          "a new key joins the keys held (%u now); %u retired",
+          (guint)st.codec.opener->key_count (), (guint)retired);
+    } else if (st.settings->key.empty ()) {
+      /* The stream has not said what it is yet. */
       st.settings->key = std::move (key);
     } else {
       st.later_keys.push_back (std::move (key));
       if (st.later_keys.size () > GcmRecordOpener::kMaxKeys)
         st.later_keys.erase (st.later_keys.begin ());
     }
-  } else {
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-        ("A key set while playing applies to mode=gcm records only; this "
-         "stream is not GCM records and keeps its key until the element "
-         "restarts."),
-        (NULL));
   }
   return true;
 }

@@ -267,9 +267,9 @@ static bool
 apply_new_key (GstAesStreamEnc *self, EncState &st)
 {
   GstAesStreamBase *base = GST_AES_STREAM_BASE (self);
-  aesstream::SecureBytes key;
+  std::vector<aesstream::SecureBytes> keys;
   std::string error;
-  if (!gst_aes_stream_base_take_new_key (base, &key, &error)) {
+  if (!gst_aes_stream_base_take_new_keys (base, &keys, &error)) {
     st.failed = true;
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("The key set while playing is not valid: %s. aesenc stops rather "
@@ -282,7 +282,7 @@ apply_new_key (GstAesStreamEnc *self, EncState &st)
   Problem p = st.codec.sealer->seal_final (rec);
   if (p.ok ()) {
     gst_aes_stream_base_push_bytes (base, rec, sizeof (rec), (GstBufferFlags)0);
-    p = st.codec.sealer->rekey (key);
+    p = st.codec.sealer->rekey (keys.back ()); /* the last one set */
   }
   if (!p.ok ()) {
     st.failed = true;

@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "codec.hpp"
 
@@ -137,10 +138,10 @@ aesstream::Problem gst_aes_stream_base_process (aesstream::StreamCodec &codec,
 void gst_aes_stream_base_push_bytes (GstAesStreamBase *self, const guint8 *data,
     gsize size, GstBufferFlags flags);
 
-/* Key rotation: takes the key set while the stream runs (after
- * gst_aes_stream_base_key_changed). True with the key; false with the
- * reason (for the user, never the key) when the value given was not a
- * valid key: the element then stops with an error rather than go on under
- * the key it was asked to replace. */
-bool gst_aes_stream_base_take_new_key (
-    GstAesStreamBase *self, aesstream::SecureBytes *key, std::string *error);
+/* Key rotation: takes the keys set while the stream runs (after
+ * gst_aes_stream_base_key_changed), oldest first. True with the keys; false
+ * with the reason (for the user, never the key) when a value given was not
+ * a valid key: the element then stops with an error rather than go on
+ * under the key it was asked to replace. */
+bool gst_aes_stream_base_take_new_keys (GstAesStreamBase *self,
+    std::vector<aesstream::SecureBytes> *keys, std::string *error);

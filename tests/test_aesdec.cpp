@@ -1024,6 +1024,31 @@ TEST (Rotation, max_keys_retires_the_oldest_key_and_its_streams)
   EXPECT_EQ (got, (std::vector<Bytes>{before[0], before[1], after[0]}));
 }
 
+// Keys set one after the other before the next record all join (none is
+// lost because the streaming thread had not picked up the previous one).
+TEST (Rotation, keys_set_back_to_back_all_join)
+{
+  const char *kKeyC = "f0e0d0c0b0a090807060504030201000";
+  auto under = [] (const char *key) {
+    Harness e ("aesenc", {{"mode", "gcm"}, {"key", key}});
+    EXPECT_EQ (e.push (Bytes (8, key[0])), GST_FLOW_OK);
+    return e.pull_all ();
+  };
+  Bytes a = under (kKey128), b = under (kKeyB), c = under (kKeyC);
+  Harness h (
+      "aesdec", {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"},
+                    {"max-keys", "3"}, {"streams", "all"}});
+  ASSERT_EQ (h.push (a), GST_FLOW_OK);
+  g_object_set (h.h->element, "key", kKeyB, nullptr);
+  g_object_set (h.h->element, "key", kKeyC, nullptr);
+  ASSERT_EQ (h.push (b), GST_FLOW_OK);
+  ASSERT_EQ (h.push (c), GST_FLOW_OK);
+  EXPECT_EQ (
+      pull_buffers (h.h), (std::vector<Bytes>{Bytes (8, kKey128[0]),
+                              Bytes (8, kKeyB[0]), Bytes (8, kKeyC[0])}));
+  EXPECT_EQ (h.warning (), "");
+}
+
 // Several keys must not buy an attacker more work per input byte: every
 // key tried on a record of an unknown stream is charged to the open
 // budget. Forged 64 KiB packets with fresh salts cost 16 tries each with

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace {
@@ -1103,6 +1104,65 @@ TEST (Rotation, keys_are_never_logged_when_they_change)
     rotated = rotated || l.find ("key rotated") != std::string::npos;
   }
   EXPECT_TRUE (rotated); // the log did run
+}
+
+// The key is handed from the application's thread to the streaming thread
+// at a record boundary: with keys changing from another thread while
+// records are sealed, every record opens under exactly one of the keys
+// (checked with OpenSSL), and each stream is one key's records numbered
+// from 0 without a gap, ended by its final record.
+TEST (Rotation, keys_changed_from_another_thread_switch_between_records)
+{
+  Harness h ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
+  std::atomic<bool> done{false};
+  std::thread changer ([&] () {
+    for (int i = 0; !done; i++) {
+      g_object_set (h.h->element, "key", i % 2 ? kKey128 : kKeyB, nullptr);
+      std::this_thread::sleep_for (std::chrono::microseconds (200));
+    }
+  });
+  std::vector<Bytes> recs;
+  for (int i = 0; i < 1500; i++) {
+    if (i % 100 == 50) // let the other thread in, even on a loaded machine
+      std::this_thread::sleep_for (std::chrono::milliseconds (1));
+    ASSERT_EQ (h.push (Bytes (32, (uint8_t)i)), GST_FLOW_OK);
+    for (Bytes &b : pull_buffers (h.h))
+      recs.push_back (b);
+  }
+  done = true;
+  changer.join ();
+  h.eos ();
+  for (Bytes &b : pull_buffers (h.h))
+    recs.push_back (b);
+  EXPECT_EQ (h.error (), "");
+  size_t streams = 0, data = 0;
+  Bytes salt;
+  uint64_t next = 0;
+  const char *stream_key = nullptr;
+  for (const Bytes &r : recs) {
+    Bytes plain, other;
+    bool a = open_record_independently (r, kKey128, &plain);
+    bool b = open_record_independently (r, kKeyB, &other);
+    ASSERT_NE (a, b); // exactly one key
+    const char *key = a ? kKey128 : kKeyB;
+    if (salt_of (r) != salt) { // a new stream starts at 0
+      salt = salt_of (r);
+      stream_key = key;
+      next = 0;
+      streams++;
+    }
+    EXPECT_EQ (key, stream_key);
+    EXPECT_EQ (seq_of (r), next++);
+    if (r[3] == 0x01) {
+      salt.clear (); // ended: the next record starts another stream
+    } else {
+      EXPECT_EQ ((a ? plain : other), Bytes (32, (uint8_t)data));
+      data++;
+    }
+  }
+  EXPECT_EQ (data, 1500u);
+  EXPECT_GT (streams, 2u);
+  EXPECT_TRUE (salt.empty ()); // the last stream ended too
 }
 
 TEST (Limits, a_message_asks_for_a_new_key_after_rotate_after_records)
