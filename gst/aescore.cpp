@@ -682,22 +682,39 @@ bool
 Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
     const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag)
 {
+  const Piece piece{in, out, n};
+  return open (nonce, aad, aad_len, &piece, n > 0 ? 1 : 0, tag);
+}
+
+bool
+Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+    const Piece *pieces, size_t count, const uint8_t *tag)
+{
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
   int outl = 0;
   uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
   uint8_t tag_copy[kTagSize];
   std::memcpy (tag_copy, tag, kTagSize);
-  return !encrypt_ && n <= static_cast<size_t> (INT32_MAX)
-         && EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) == 1
-         && (aad_len == 0
-             || EVP_CipherUpdate (
-                    ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
-                    == 1)
-         && (n == 0
-             || EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n))
-                    == 1)
-         && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
-                == 1
+  if (encrypt_
+      || EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) != 1
+      || (aad_len > 0
+          && EVP_CipherUpdate (
+                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
+                 != 1))
+    return false;
+  // EVP's GCM keeps a partial block between updates, so pieces of any size
+  // give the same bytes as one update over the whole ciphertext.
+  for (size_t i = 0; i < count; i++) {
+    const Piece &p = pieces[i];
+    if (p.size == 0)
+      continue;
+    if (p.size > static_cast<size_t> (INT32_MAX)
+        || EVP_CipherUpdate (ctx, p.out, &outl, p.in, static_cast<int> (p.size))
+               != 1)
+      return false;
+  }
+  return EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
+             == 1
          && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1;
 }
 

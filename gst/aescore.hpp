@@ -246,6 +246,19 @@ public:
   bool open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
       const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag);
 
+  // A ciphertext that lies in several places (the memories of a buffer):
+  // each piece decrypts to its own `out` (which may equal `in`).
+  struct Piece
+  {
+    const uint8_t *in;
+    uint8_t *out;
+    size_t size;
+  };
+  // As open(), over the pieces in order with EVP's incremental update, so
+  // that a scattered ciphertext is never gathered into one copy first.
+  bool open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+      const Piece *pieces, size_t count, const uint8_t *tag);
+
 private:
   Gcm () = default;
   std::unique_ptr<void, EvpCtxDeleter> ctx_;

@@ -781,16 +781,52 @@ GcmRecordOpener::Verdict
 GcmRecordOpener::open (
     const uint8_t *rec, size_t n, uint8_t *plain, int64_t now_us)
 {
-  Verdict v;
-  GcmRecord r;
-  if (n < format::kRecordHeaderSize || !GcmRecord::parse (rec, &r, &v.why)) {
-    if (v.why.empty ())
-      v.why = "a record shorter than its header";
+  if (n < format::kRecordOverhead) {
+    Verdict v;
+    GcmRecord r;
+    if (n < format::kRecordHeaderSize || !GcmRecord::parse (rec, &r, &v.why)) {
+      if (v.why.empty ())
+        v.why = "a record shorter than its header";
+      return v;
+    }
+    v.seq = r.seq;
+    v.why = "record " + std::to_string (r.seq) + " has " + std::to_string (n)
+            + " bytes, its header says "
+            + std::to_string (r.length + format::kRecordOverhead);
     return v;
   }
+  const size_t length = n - format::kRecordOverhead;
+  const Gcm::Piece piece{rec + format::kRecordHeaderSize, plain, length};
+  return open (rec, &piece, length > 0 ? 1 : 0,
+      rec + format::kRecordHeaderSize + length, now_us);
+}
+
+namespace {
+// A rejected record must leave no unauthenticated plaintext behind.
+void
+wipe (const Gcm::Piece *payload, size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    if (payload[i].out != nullptr && payload[i].size > 0)
+      OPENSSL_cleanse (payload[i].out, payload[i].size);
+}
+} // namespace
+
+GcmRecordOpener::Verdict
+GcmRecordOpener::open (const uint8_t *header, const Gcm::Piece *payload,
+    size_t count, const uint8_t *tag, int64_t now_us)
+{
+  Verdict v;
+  GcmRecord r;
+  if (!GcmRecord::parse (header, &r, &v.why))
+    return v;
   v.seq = r.seq;
-  if (n != r.length + format::kRecordOverhead) {
-    v.why = "record " + std::to_string (r.seq) + " has " + std::to_string (n)
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++)
+    n += payload[i].size;
+  if (n != r.length) {
+    v.why = "record " + std::to_string (r.seq) + " has "
+            + std::to_string (n + format::kRecordOverhead)
             + " bytes, its header says "
             + std::to_string (r.length + format::kRecordOverhead);
     return v;
@@ -804,7 +840,6 @@ GcmRecordOpener::open (
   Session fresh;
   Session *session;
   auto nonce = GcmRecord::nonce (r.seq);
-  const uint8_t *ct = rec + format::kRecordHeaderSize;
   if (index < sessions_.size ()) {
     session = &sessions_[index];
     ReplayWindow::Verdict seen = session->window.check (r.seq);
@@ -817,10 +852,9 @@ GcmRecordOpener::open (
                         + " is older than the replay window";
       return v;
     }
-    if (!session->gcm->open (nonce.data (), rec, format::kRecordHeaderSize, ct,
-            r.length, plain, ct + r.length)) {
-      if (plain != nullptr && r.length > 0)
-        OPENSSL_cleanse (plain, r.length); // never let it out
+    if (!session->gcm->open (nonce.data (), header, format::kRecordHeaderSize,
+            payload, count, tag)) {
+      wipe (payload, count); // never let it out
       v.failed_attempts = 1;
       v.why = "record " + std::to_string (r.seq)
               + " failed authentication: the record was modified or damaged";
@@ -830,13 +864,23 @@ GcmRecordOpener::open (
     // A stream not seen before: which key? Newest first (after a rotation
     // the new key is the likely one). With several keys, a failed attempt
     // must not destroy the ciphertext the next key needs (decryption in
-    // place writes before the tag is checked): decrypt into a scratch copy.
+    // place writes before the tag is checked): decrypt into a scratch copy,
+    // piece by piece, and copy it out once one key authenticates.
     fresh.salt = r.salt;
-    std::vector<uint8_t> scratch;
     const bool several = keys_.size () > 1;
-    if (several && plain != nullptr && r.length > 0)
-      scratch.resize (r.length);
-    uint8_t *dst = several && plain != nullptr ? scratch.data () : plain;
+    std::vector<uint8_t> scratch;
+    std::vector<Gcm::Piece> scratch_pieces;
+    const Gcm::Piece *pieces = payload;
+    if (several && n > 0) {
+      scratch.resize (n);
+      size_t at = 0;
+      for (size_t i = 0; i < count; i++) {
+        scratch_pieces.push_back (
+            Gcm::Piece{payload[i].in, scratch.data () + at, payload[i].size});
+        at += payload[i].size;
+      }
+      pieces = scratch_pieces.data ();
+    }
     bool opened = false;
     for (const HeldKey &k : keys_) {
       std::string error;
@@ -848,8 +892,8 @@ GcmRecordOpener::open (
         v.why = "Could not derive a GCM subkey";
         return v;
       }
-      if (fresh.gcm->open (nonce.data (), rec, format::kRecordHeaderSize, ct,
-              r.length, r.length > 0 ? dst : plain, ct + r.length)) {
+      if (fresh.gcm->open (nonce.data (), header, format::kRecordHeaderSize,
+              pieces, count, tag)) {
         fresh.key_gen = k.gen;
         opened = true;
         break;
@@ -857,13 +901,19 @@ GcmRecordOpener::open (
       v.failed_attempts++;
     }
     if (!scratch.empty ()) {
-      if (opened)
-        std::memcpy (plain, scratch.data (), r.length);
+      if (opened) {
+        size_t at = 0;
+        for (size_t i = 0; i < count; i++) {
+          if (payload[i].out != nullptr && payload[i].size > 0)
+            std::memcpy (payload[i].out, scratch.data () + at, payload[i].size);
+          at += payload[i].size;
+        }
+      }
       OPENSSL_cleanse (scratch.data (), scratch.size ());
     }
     if (!opened) {
-      if (!several && plain != nullptr && r.length > 0)
-        OPENSSL_cleanse (plain, r.length); // never let it out
+      if (!several)
+        wipe (payload, count); // never let it out
       v.why = "record " + std::to_string (r.seq)
               + " of a stream not seen before failed authentication under "
               + (several ? "each of the " + std::to_string (keys_.size ())
@@ -897,8 +947,7 @@ GcmRecordOpener::open (
     if (take_over && f != nullptr && session->key_gen > f->key_gen)
       v.new_key = true;
     if (!take_over) {
-      if (plain != nullptr && r.length > 0)
-        OPENSSL_cleanse (plain, r.length);
+      wipe (payload, count);
       v.kind = Verdict::Kind::kOtherStream;
       v.why = "record " + std::to_string (r.seq)
               + " belongs to a second stream while another one is followed "

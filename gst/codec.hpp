@@ -310,6 +310,14 @@ public:
   // stream).
   Verdict open (
       const uint8_t *rec, size_t n, uint8_t *plain, int64_t now_us = 0);
+  // The same for a record that lies in pieces (the memories of a buffer,
+  // or of several): `header` its 24 header bytes, `payload` its ciphertext
+  // in order (together exactly the header's length), each piece decrypted
+  // to its own `out` (may equal `in`), `tag` its 16 tag bytes. Nothing is
+  // gathered into one copy. When the verdict is not kAccepted, no `out`
+  // holds plaintext (wiped).
+  Verdict open (const uint8_t *header, const Gcm::Piece *payload, size_t count,
+      const uint8_t *tag, int64_t now_us = 0);
 
   // Whether any stream authenticated, and whether the stream followed
   // ended with its final record (a complete file).

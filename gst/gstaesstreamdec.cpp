@@ -832,88 +832,175 @@ whole_record_size (GstBuffer *buf)
   return gst_buffer_get_size (buf) == total ? total : 0;
 }
 
-/* Opens a buffer that is exactly one record (the usual packet case): in
- * place when it is writable, the payload passed on as a region of it (no
- * copy). Takes `whole`. On acceptance, *out holds the payload with the
- * record's timestamps. */
+/* The memories of a record buffer, mapped for the time of one open. A
+ * buffer holds at most gst_buffer_get_max_memory () memories (16 in 1.22;
+ * appending more merges), so the maps fit a small array. */
+class RecordMaps {
+public:
+  RecordMaps () = default;
+  RecordMaps (const RecordMaps &) = delete;
+  RecordMaps &operator= (const RecordMaps &) = delete;
+  ~RecordMaps ()
+  {
+    for (guint i = 0; i < n_; i++)
+      gst_memory_unmap (mems_[i], &infos_[i]);
+  }
+  bool map (GstBuffer *buf, GstMapFlags flags)
+  {
+    const guint n = gst_buffer_n_memory (buf);
+    if (n > kMax)
+      return false;
+    for (guint i = 0; i < n; i++) {
+      GstMemory *mem = gst_buffer_peek_memory (buf, i);
+      if (!gst_memory_map (mem, &infos_[n_], flags))
+        return false;
+      mems_[n_++] = mem;
+    }
+    return true;
+  }
+  guint size () const { return n_; }
+  const GstMapInfo &operator[] (guint i) const { return infos_[i]; }
+
+  static constexpr guint kMax = 16;
+
+private:
+  std::array<GstMemory *, kMax> mems_{};
+  std::array<GstMapInfo, kMax> infos_{};
+  guint n_ = 0;
+};
+
+/* Opens `rec`, which is exactly one record (`length` payload bytes) in any
+ * number of memories, memory by memory: the header bytes are the AAD, each
+ * payload memory goes through EVP's incremental update, the tag comes from
+ * the last bytes; memories are never merged. With `in_place` (a writable
+ * buffer that is one whole input) the payload is decrypted where it is and
+ * the output is `rec` itself, trimmed to the payload: no allocation, no
+ * copy. Otherwise (a record assembled from the adapter, or a read-only
+ * input) into one new buffer. Nothing reaches *out unless the tag verified;
+ * on any other verdict the plaintext written so far is wiped and dropped.
+ * Takes `rec`. */
 static GcmRecordOpener::Verdict
-open_whole_buffer (DecState &st, GstBuffer *whole, GstBuffer **out)
+open_record_buffer (
+    DecState &st, GstBuffer *rec, gsize length, bool in_place, GstBuffer **out)
 {
   GcmRecordOpener::Verdict v;
-  const gsize length = gst_buffer_get_size (whole) - format::kRecordOverhead;
-  const bool in_place = gst_buffer_is_writable (whole)
-                        && gst_buffer_is_all_memory_writable (whole);
-  GstBuffer *dst_buf
-      = in_place ? NULL : gst_buffer_new_allocate (NULL, length, NULL);
+  const gsize tag_at = format::kRecordHeaderSize + length;
+  GstBuffer *dst_buf = NULL;
   {
-    GstAesStreamBufferMap rec (
-        whole, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
-    std::optional<GstAesStreamBufferMap> dst;
-    if (!in_place && length > 0) /* an empty buffer does not map */
-      dst.emplace (dst_buf, GST_MAP_WRITE);
-    guint8 *plain = in_place ? rec.data () + format::kRecordHeaderSize
-                    : dst    ? dst->data ()
-                             : nullptr;
-    if (rec.ok () && (!dst || dst->ok ()))
-      v = st.codec.opener->open (
-          rec.data (), rec.size (), plain, g_get_monotonic_time ());
-    else
+    std::optional<RecordMaps> maps (std::in_place);
+    RecordMaps dst;
+    guint8 header[format::kRecordHeaderSize], tag[format::kRecordTagSize];
+    std::array<aesstream::Gcm::Piece, RecordMaps::kMax> pieces;
+    size_t count = 0;
+    bool mapped = maps->map (rec, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
+    if (!mapped && in_place) {
+      /* A memory that is a region of a bigger one (a buffer taken from the
+       * adapter) refuses write access although the buffer is writable:
+       * decrypt into a new buffer instead. */
+      maps.emplace ();
+      in_place = false;
+      mapped = maps->map (rec, GST_MAP_READ);
+    }
+    if (!in_place)
+      dst_buf = gst_buffer_new_allocate (NULL, length, NULL);
+    if (!mapped
+        || (dst_buf != NULL && length > 0 /* an empty buffer does not map */
+            && !dst.map (dst_buf, GST_MAP_WRITE))) {
       v.why = "could not map the record";
+    } else {
+      guint8 *plain = dst.size () > 0 ? dst[0].data : NULL;
+      gsize pos = 0; /* of the current memory in the record */
+      for (guint i = 0; i < maps->size (); i++) {
+        const guint8 *d = (*maps)[i].data;
+        const gsize size = (*maps)[i].size, end = pos + size;
+        /* The part of this memory in [0, 24): header. */
+        if (pos < format::kRecordHeaderSize) {
+          gsize n = MIN (end, (gsize)format::kRecordHeaderSize) - pos;
+          std::memcpy (header + pos, d, n);
+        }
+        /* In [24, tag_at): ciphertext, a piece. */
+        gsize from = MAX (pos, (gsize)format::kRecordHeaderSize);
+        gsize to = MIN (end, tag_at);
+        if (from < to) {
+          guint8 *o = in_place ? (*maps)[i].data + (from - pos)
+                               : plain + (from - format::kRecordHeaderSize);
+          pieces[count++] = {d + (from - pos), o, to - from};
+        }
+        /* In [tag_at, tag_at + 16): tag. */
+        if (end > tag_at) {
+          gsize f = MAX (pos, tag_at);
+          std::memcpy (tag + (f - tag_at), d + (f - pos), end - f);
+        }
+        pos = end;
+      }
+      v = st.codec.opener->open (
+          header, pieces.data (), count, tag, g_get_monotonic_time ());
+    }
   }
-  if (v.kind == GcmRecordOpener::Verdict::Kind::kAccepted) {
-    if (in_place)
-      dst_buf = gst_buffer_copy_region (whole,
-          (GstBufferCopyFlags)(GST_BUFFER_COPY_METADATA
-                               | GST_BUFFER_COPY_MEMORY),
-          format::kRecordHeaderSize, length);
-    /* (A region that does not start at 0 gets no timestamps of its own.) */
-    GST_BUFFER_PTS (dst_buf) = GST_BUFFER_PTS (whole);
-    GST_BUFFER_DTS (dst_buf) = GST_BUFFER_DTS (whole);
-    *out = dst_buf;
-  } else if (dst_buf != NULL) {
-    gst_buffer_unref (dst_buf);
+  if (v.kind != GcmRecordOpener::Verdict::Kind::kAccepted) {
+    if (dst_buf != NULL)
+      gst_buffer_unref (dst_buf);
+    gst_buffer_unref (rec);
+    return v;
   }
-  gst_buffer_unref (whole);
+  if (in_place) {
+    /* Trim to the payload; header and tag memories of their own (aesenc
+     * seals large buffers so) become empty and are taken out. */
+    gst_buffer_resize (rec, format::kRecordHeaderSize, length);
+    while (gst_buffer_n_memory (rec) > 1
+           && gst_buffer_peek_memory (rec, 0)->size == 0)
+      gst_buffer_remove_memory (rec, 0);
+    while (gst_buffer_n_memory (rec) > 1
+           && gst_buffer_peek_memory (rec, gst_buffer_n_memory (rec) - 1)->size
+                  == 0)
+      gst_buffer_remove_memory (rec, gst_buffer_n_memory (rec) - 1);
+    *out = rec;
+    return v;
+  }
+  GST_BUFFER_PTS (dst_buf) = GST_BUFFER_PTS (rec);
+  GST_BUFFER_DTS (dst_buf) = GST_BUFFER_DTS (rec);
+  gst_buffer_unref (rec);
+  *out = dst_buf;
   return v;
 }
 
+/* Opens a buffer that is exactly one record (the usual packet case): in
+ * place when it is writable. Takes `whole`. */
+static GcmRecordOpener::Verdict
+open_whole_buffer (DecState &st, GstBuffer *whole, GstBuffer **out)
+{
+  const gsize length = gst_buffer_get_size (whole) - format::kRecordOverhead;
+  const bool in_place = gst_buffer_is_writable (whole)
+                        && gst_buffer_is_all_memory_writable (whole);
+  return open_record_buffer (st, whole, length, in_place, out);
+}
+
 /* Opens the record at the front of the adapter (split over buffers, or
- * several in one: byte streams), `total` bytes long, into a new buffer;
+ * several in one: byte streams), `total` bytes long: the adapter lends its
+ * memories (no merge, no copy) and the record is opened into a new buffer;
  * consumes it on acceptance or replay, resyncs after a rejection. */
 static GcmRecordOpener::Verdict
 open_from_adapter (DecState &st, gsize total, GstBuffer **out)
 {
   GstAdapter *adapter = st.adapter.get ();
-  const gsize length = total - format::kRecordOverhead;
   GstClockTime pts = gst_adapter_prev_pts (adapter, NULL);
   GstClockTime dts = gst_adapter_prev_dts (adapter, NULL);
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, length, NULL);
   GcmRecordOpener::Verdict v;
-  {
-    std::optional<GstAesStreamBufferMap> dst;
-    if (length > 0) /* an empty buffer does not map */
-      dst.emplace (buf, GST_MAP_WRITE);
-    const guint8 *rec
-        = static_cast<const guint8 *> (gst_adapter_map (adapter, total));
-    if (!dst || dst->ok ())
-      v = st.codec.opener->open (
-          rec, total, dst ? dst->data () : nullptr, g_get_monotonic_time ());
-    else
-      v.why = "could not map the record";
-    gst_adapter_unmap (adapter);
+  GstBuffer *rec = gst_adapter_get_buffer_fast (adapter, total);
+  if (rec == NULL) {
+    v.why = "could not read the record";
+  } else {
+    v = open_record_buffer (
+        st, rec, total - format::kRecordOverhead, false, out);
   }
   if (v.kind == GcmRecordOpener::Verdict::Kind::kRejected) {
     resync (adapter);
-    gst_buffer_unref (buf);
     return v;
   }
   gst_adapter_flush (adapter, total);
   if (v.kind == GcmRecordOpener::Verdict::Kind::kAccepted) {
-    GST_BUFFER_PTS (buf) = pts;
-    GST_BUFFER_DTS (buf) = dts;
-    *out = buf;
-  } else {
-    gst_buffer_unref (buf);
+    GST_BUFFER_PTS (*out) = pts;
+    GST_BUFFER_DTS (*out) = dts;
   }
   return v;
 }
