@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 TEST (Cbc, serialized_iv_is_written_once_and_read_across_buffers)
@@ -300,6 +301,175 @@ TEST (Gcm, keeps_timestamps_per_record)
     EXPECT_EQ (GST_BUFFER_PTS (out), i * GST_SECOND);
     EXPECT_EQ (gst_buffer_get_size (out), 100u);
     gst_buffer_unref (out);
+  }
+}
+
+// A buffer holding `bytes` as one memory per piece, cut at `cuts` (as
+// aesenc's large records arrive: header, payload and tag memories).
+static GstBuffer *
+buffer_of_memories (const Bytes &bytes, const std::vector<size_t> &cuts)
+{
+  GstBuffer *buf = gst_buffer_new ();
+  size_t from = 0;
+  std::vector<size_t> ends (cuts);
+  ends.push_back (bytes.size ());
+  for (size_t to : ends) {
+    if (to <= from)
+      continue;
+    gpointer copy = g_memdup2 (bytes.data () + from, to - from);
+    gst_buffer_append_memory (
+        buf, gst_memory_new_wrapped ((GstMemoryFlags)0, copy, to - from, 0,
+                 to - from, copy, g_free));
+    from = to;
+  }
+  return buf;
+}
+
+static Bytes
+bytes_of (GstBuffer *buf)
+{
+  Bytes b (gst_buffer_get_size (buf));
+  gst_buffer_extract (buf, 0, b.data (), b.size ());
+  return b;
+}
+
+// Where a record can be cut into memories: inside and at the end of the
+// header, inside the payload, at and inside the tag.
+static std::vector<std::vector<size_t>>
+memory_layouts (size_t len)
+{
+  return {{}, {24}, {len - 16}, {10}, {len - 5}, {24, len - 16}, {7, len / 2},
+      {24, len / 2, len - 16}, {30, len / 3, len - 9}};
+}
+
+TEST (Gcm, records_in_one_two_or_three_memories_open_without_merging)
+{
+  auto chunks = some_chunks (4, 21);
+  auto rec = gcm_records (chunks);
+  const size_t layouts = memory_layouts (rec[1].size ()).size ();
+  for (size_t layout = 0; layout < layouts; layout++) {
+    const auto cuts = memory_layouts (rec[1].size ())[layout];
+    Harness h ("aesdec",
+        {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "error"}});
+    ASSERT_EQ (h.push (rec[0]), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h.h));
+    GstBuffer *in = buffer_of_memories (rec[1], cuts);
+    // The payload memory, to check that the output is decrypted where it
+    // was (a writable input: in place, no merge, no copy).
+    const size_t mid = rec[1].size () / 2;
+    guint idx = 0, nmem = 0;
+    gsize skip = 0;
+    ASSERT_TRUE (gst_buffer_find_memory (in, mid, 1, &idx, &nmem, &skip));
+    GstMemory *payload_mem = gst_buffer_peek_memory (in, idx);
+    GstMapInfo pm;
+    ASSERT_TRUE (gst_memory_map (payload_mem, &pm, GST_MAP_READ));
+    const guint8 *where = pm.data + skip;
+    gst_memory_unmap (payload_mem, &pm);
+    ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (h.h);
+    ASSERT_NE (out, nullptr);
+    EXPECT_EQ (bytes_of (out), chunks[1]) << cuts.size () << " cuts";
+    guint oidx = 0;
+    gsize oskip = 0;
+    ASSERT_TRUE (
+        gst_buffer_find_memory (out, mid - 24, 1, &oidx, &nmem, &oskip));
+    GstMapInfo om;
+    GstMemory *omem = gst_buffer_peek_memory (out, oidx);
+    ASSERT_TRUE (gst_memory_map (omem, &om, GST_MAP_READ));
+    EXPECT_EQ (om.data + oskip, where) << "the payload was copied";
+    gst_memory_unmap (omem, &om);
+    // Nothing of the header or the tag is left in the output.
+    for (guint i = 0; i < gst_buffer_n_memory (out); i++)
+      EXPECT_GT (gst_buffer_peek_memory (out, i)->size, 0u);
+    gst_buffer_unref (out);
+    // A read-only input (shared) is decrypted into a new buffer instead.
+    GstBuffer *shared
+        = buffer_of_memories (rec[2], memory_layouts (rec[2].size ())[layout]);
+    gst_buffer_ref (shared);
+    ASSERT_EQ (gst_harness_push (h.h, shared), GST_FLOW_OK) << h.error ();
+    out = gst_harness_pull (h.h);
+    EXPECT_EQ (bytes_of (out), chunks[2]);
+    EXPECT_EQ (bytes_of (shared), rec[2]) << "a shared input was modified";
+    gst_buffer_unref (out);
+    gst_buffer_unref (shared);
+    EXPECT_EQ (h.error (), "");
+  }
+}
+
+TEST (Gcm, records_across_buffers_of_several_memories_open_without_merging)
+{
+  auto chunks = some_chunks (6, 22);
+  auto rec = gcm_records (chunks);
+  Bytes stream;
+  for (auto &r : rec)
+    stream.insert (stream.end (), r.begin (), r.end ());
+  Bytes expected;
+  for (auto &c : chunks)
+    expected.insert (expected.end (), c.begin (), c.end ());
+  std::mt19937 rng (22);
+  for (int round = 0; round < 20; round++) {
+    Harness h ("aesdec",
+        {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "error"}});
+    for (size_t pos = 0; pos < stream.size ();) {
+      size_t n = std::min<size_t> (1 + rng () % 900, stream.size () - pos);
+      Bytes part (stream.begin () + pos, stream.begin () + pos + n);
+      // Each buffer itself one, two or three memories.
+      std::vector<size_t> cuts;
+      for (unsigned k = rng () % 3; k > 0; k--)
+        cuts.push_back (rng () % n);
+      std::sort (cuts.begin (), cuts.end ());
+      ASSERT_EQ (
+          gst_harness_push (h.h, buffer_of_memories (part, cuts)), GST_FLOW_OK);
+      pos += n;
+    }
+    EXPECT_TRUE (h.eos ());
+    EXPECT_EQ (h.pull_all (), expected) << round;
+    EXPECT_EQ (h.error (), "") << round;
+  }
+}
+
+TEST (Gcm, a_tampered_byte_in_any_memory_outputs_nothing_of_the_record)
+{
+  auto chunks = some_chunks (3, 23);
+  auto rec = gcm_records (chunks);
+  const size_t len = rec[1].size ();
+  for (const auto &cuts : memory_layouts (len)) {
+    std::vector<size_t> ends (cuts);
+    ends.push_back (len);
+    size_t from = 0;
+    for (size_t to : ends) { // a byte in each memory: first, middle, last
+      for (size_t pos : {from, (from + to) / 2, to - 1}) {
+        Bytes bad = rec[1];
+        bad[pos] ^= 0x01;
+        for (bool across_buffers : {false, true}) {
+          Harness h ("aesdec",
+              {{"mode", "gcm"}, {"key", kKey128}, {"invalid-records", "drop"}});
+          ASSERT_EQ (h.push (rec[0]), GST_FLOW_OK);
+          if (!across_buffers) {
+            ASSERT_EQ (gst_harness_push (h.h, buffer_of_memories (bad, cuts)),
+                GST_FLOW_OK);
+          } else { // the same memories, each a buffer of its own
+            size_t f = 0;
+            for (size_t t : ends) {
+              ASSERT_EQ (h.push (Bytes (bad.begin () + f, bad.begin () + t)),
+                  GST_FLOW_OK);
+              f = t;
+            }
+          }
+          ASSERT_EQ (h.push (rec[2]), GST_FLOW_OK);
+          ASSERT_EQ (h.push (rec[3]), GST_FLOW_OK);
+          EXPECT_TRUE (h.eos ());
+          Bytes want = chunks[0];
+          want.insert (want.end (), chunks[2].begin (), chunks[2].end ());
+          EXPECT_EQ (h.pull_all (), want)
+              << "byte " << pos << ", " << cuts.size () << " cuts";
+          guint64 rejected = 0;
+          g_object_get (h.h->element, "records-rejected", &rejected, nullptr);
+          EXPECT_GE (rejected, 1u);
+        }
+      }
+      from = to;
+    }
   }
 }
 

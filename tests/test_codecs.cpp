@@ -561,6 +561,53 @@ TEST (Codecs, gcm_records_seal_open_and_refuse_replays_and_tampering)
   EXPECT_TRUE (dec.opener->final_seen ());
 }
 
+TEST (Codecs, gcm_record_opens_the_same_from_pieces_and_wipes_them_on_failure)
+{
+  SecureBytes key = key_of (kKey128);
+  Codec enc = make (config (Mode::kGcm, true, key, nullptr));
+  Codec dec = make (config (Mode::kGcm, false, key, nullptr));
+  const size_t n = 1400;
+  Bytes plain = random_bytes (n, 77);
+  for (int round = 0; round < 2; round++) { // accepted, then tampered
+    Bytes rec (n + format::kRecordOverhead);
+    ASSERT_TRUE (enc.sealer
+                     ->seal (plain.data (), n, rec.data (),
+                         rec.data () + format::kRecordHeaderSize,
+                         rec.data () + format::kRecordHeaderSize + n)
+                     .ok ());
+    if (round == 1)
+      rec[format::kRecordHeaderSize + 900] ^= 4;
+    // Two payload pieces, one in place, one into another buffer.
+    Bytes other (n - 500);
+    uint8_t *ct = rec.data () + format::kRecordHeaderSize;
+    const Gcm::Piece pieces[]
+        = {{ct, ct, 500}, {ct + 500, other.data (), n - 500}};
+    auto v = dec.opener->open (rec.data (), pieces, 2, ct + n);
+    if (round == 0) {
+      EXPECT_EQ (v.kind, GcmRecordOpener::Verdict::Kind::kAccepted) << v.why;
+      EXPECT_EQ (
+          Bytes (ct, ct + 500), Bytes (plain.begin (), plain.begin () + 500));
+      EXPECT_EQ (other, Bytes (plain.begin () + 500, plain.end ()));
+    } else {
+      EXPECT_EQ (v.kind, GcmRecordOpener::Verdict::Kind::kRejected);
+      EXPECT_EQ (Bytes (ct, ct + 500), Bytes (500, 0)) << "plaintext left";
+      EXPECT_EQ (other, Bytes (n - 500, 0)) << "plaintext left";
+    }
+  }
+  // Pieces that do not add up to the header's length are refused.
+  Bytes rec (n + format::kRecordOverhead);
+  ASSERT_TRUE (enc.sealer
+                   ->seal (plain.data (), n, rec.data (),
+                       rec.data () + format::kRecordHeaderSize,
+                       rec.data () + format::kRecordHeaderSize + n)
+                   .ok ());
+  uint8_t *ct = rec.data () + format::kRecordHeaderSize;
+  const Gcm::Piece short_piece{ct, ct, n - 1};
+  auto v = dec.opener->open (rec.data (), &short_piece, 1, ct + n);
+  EXPECT_EQ (v.kind, GcmRecordOpener::Verdict::Kind::kRejected);
+  EXPECT_NE (v.why.find ("its header says"), std::string::npos) << v.why;
+}
+
 namespace {
 
 // One sender: a sealer with its own salt, sealing small records.
