@@ -150,6 +150,25 @@ struct Impl
     pending_error.clear ();
     key_pending = false;
   }
+  /* The output allocation the base class decided on, read once after each
+   * negotiation instead of asked for on every output buffer (streaming
+   * thread only; dropped by decide_allocation and stop). */
+  struct Allocation
+  {
+    bool known = false;
+    GstBufferPool *pool = NULL; /* active, with buffers of pool_size */
+    guint pool_size = 0;
+    GstAllocator *allocator = NULL;
+    GstAllocationParams params{};
+    void clear ()
+    {
+      if (pool)
+        gst_object_unref (pool);
+      if (allocator)
+        gst_object_unref (allocator);
+      *this = Allocation ();
+    }
+  } allocation;
 };
 
 Mode
@@ -778,19 +797,24 @@ gst_aes_stream_base_settings_can_seek (GstAesStreamBase *self)
          && codec.stream && codec.stream->can_seek ();
 }
 
+/* GstBaseTransform's submit_input_buffer, kept to forward to without a
+ * checked class cast per buffer. */
+static GstFlowReturn (*parent_submit_input_buffer) (
+    GstBaseTransform *trans, gboolean is_discont, GstBuffer *input);
+
 /* Every buffer passes here before the base class looks at it: the first
- * one configures the stream. */
+ * one configures the stream. No checked cast (the base class calls us with
+ * our own instance only). */
 static GstFlowReturn
 gst_aes_stream_base_submit_input_buffer (
     GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
 {
   if (G_UNLIKELY (!gst_aes_stream_base_ensure_configured (
-          GST_AES_STREAM_BASE (trans)))) {
+          reinterpret_cast<GstAesStreamBase *> (trans)))) {
     gst_buffer_unref (input);
     return GST_FLOW_ERROR;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
-      ->submit_input_buffer (trans, is_discont, input);
+  return parent_submit_input_buffer (trans, is_discont, input);
 }
 
 static gboolean
@@ -800,6 +824,7 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
   /* The element drops its codec: the EVP contexts cleanse their key
    * schedules, key copies are SecureBytes. Nothing of the stream is left. */
   GST_AES_STREAM_BASE_GET_CLASS (self)->stop_stream (self);
+  get_impl (self)->allocation.clear ();
   GST_OBJECT_LOCK (self);
   get_impl (self)->configured = false;
   get_impl (self)->config_failed = false;
@@ -817,31 +842,43 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
 static GstBuffer *
 allocate_output (GstBaseTransform *trans, gsize size)
 {
-  GstBuffer *buf = NULL;
-  GstBufferPool *pool = gst_base_transform_get_buffer_pool (trans);
-  if (pool != NULL) {
-    GstStructure *config = gst_buffer_pool_get_config (pool);
-    guint pool_size = 0;
-    gst_buffer_pool_config_get_params (config, NULL, &pool_size, NULL, NULL);
-    gst_structure_free (config);
-    /* The base class activates its pool in its own prepare_output_buffer,
-     * which we replace: activate it here, once. */
-    if (pool_size >= size
-        && (gst_buffer_pool_is_active (pool)
-            || gst_buffer_pool_set_active (pool, TRUE))
-        && gst_buffer_pool_acquire_buffer (pool, &buf, NULL) == GST_FLOW_OK)
-      gst_buffer_set_size (buf, size);
-    gst_object_unref (pool);
-    if (buf != NULL)
-      return buf;
+  Impl::Allocation &a
+      = get_impl (reinterpret_cast<GstAesStreamBase *> (trans))->allocation;
+  if (G_UNLIKELY (!a.known)) {
+    a.known = true;
+    GstBufferPool *pool = gst_base_transform_get_buffer_pool (trans);
+    if (pool != NULL) {
+      GstStructure *config = gst_buffer_pool_get_config (pool);
+      gst_buffer_pool_config_get_params (
+          config, NULL, &a.pool_size, NULL, NULL);
+      gst_structure_free (config);
+      /* The base class activates its pool in its own
+       * prepare_output_buffer, which we replace: activate it here, once. */
+      if (gst_buffer_pool_is_active (pool)
+          || gst_buffer_pool_set_active (pool, TRUE))
+        a.pool = pool;
+      else
+        gst_object_unref (pool);
+    }
+    gst_base_transform_get_allocator (trans, &a.allocator, &a.params);
   }
-  GstAllocator *allocator = NULL;
-  GstAllocationParams params;
-  gst_base_transform_get_allocator (trans, &allocator, &params);
-  buf = gst_buffer_new_allocate (allocator, size, &params);
-  if (allocator)
-    gst_object_unref (allocator);
-  return buf;
+  GstBuffer *buf = NULL;
+  if (a.pool != NULL && a.pool_size >= size
+      && gst_buffer_pool_acquire_buffer (a.pool, &buf, NULL) == GST_FLOW_OK) {
+    gst_buffer_set_size (buf, size);
+    return buf;
+  }
+  return gst_buffer_new_allocate (a.allocator, size, &a.params);
+}
+
+/* A new negotiation may bring another pool or allocator: read them again
+ * at the next output buffer. */
+static gboolean
+gst_aes_stream_base_decide_allocation (GstBaseTransform *trans, GstQuery *query)
+{
+  get_impl (reinterpret_cast<GstAesStreamBase *> (trans))->allocation.clear ();
+  return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_base_parent_class)
+      ->decide_allocation (trans, query);
 }
 
 GstFlowReturn
@@ -1037,8 +1074,11 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);
+  parent_submit_input_buffer = trans_class->submit_input_buffer;
   trans_class->submit_input_buffer
       = GST_DEBUG_FUNCPTR (gst_aes_stream_base_submit_input_buffer);
+  trans_class->decide_allocation
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_base_decide_allocation);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aes_stream_base_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AES_STREAM_MODE, (GstPluginAPIFlags)0);

@@ -1140,7 +1140,7 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
 static GstFlowReturn
 generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstBaseTransform *trans = reinterpret_cast<GstBaseTransform *> (self);
   DecState &st = self->impl->state;
   *outbuf = NULL;
   if (st.failed)
