@@ -1137,7 +1137,10 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
   }
 }
 
-static GstFlowReturn
+/* (Not inlined: the byte-stream modes' path through
+ * gst_aes_stream_dec_generate_output stays a few instructions without its
+ * stack frame.) */
+G_GNUC_NO_INLINE static GstFlowReturn
 generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
 {
   GstBaseTransform *trans = reinterpret_cast<GstBaseTransform *> (self);
@@ -1194,9 +1197,6 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
   return next_record (self, outbuf);
 }
 
-/* GstBaseTransform calls this for every buffer of every mode. Only GCM
- * records need more than one output per input; every other mode goes
- * straight on to the base class's path at the cost of this one test. */
 /* ---------------------------------------------------------------------- */
 /* The first bytes: format detection, key lookup by id, raw-mode checks */
 
@@ -1327,7 +1327,7 @@ post_probe_error (GstAesStreamDec *self, const DecState &st,
 /* Runs before the codec sees the input while the first bytes matter.
  * Returns an error, or OK with trans->queued_buf what the codec gets now
  * (NULL: nothing yet, the input is held). */
-static GstFlowReturn
+G_GNUC_NO_INLINE static GstFlowReturn
 first_bytes (GstAesStreamDec *self, DecState &st)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
@@ -1381,7 +1381,7 @@ first_bytes (GstAesStreamDec *self, DecState &st)
 
 /* Key rotation: a key set while playing joins the keys held (mode=gcm),
  * between two records. The oldest beyond max-keys is retired. */
-static bool
+G_GNUC_NO_INLINE static bool
 apply_new_key (GstAesStreamDec *self, DecState &st)
 {
   std::vector<aesstream::SecureBytes> keys;
@@ -1420,6 +1420,11 @@ apply_new_key (GstAesStreamDec *self, DecState &st)
   return true;
 }
 
+/* GstBaseTransform calls this for every buffer of every mode. Only GCM
+ * records (0..n outputs per input) and the stream's first bytes need it;
+ * the byte-stream modes go straight on to the base class's own
+ * generate_output after four tests
+ * (the fourth: an atomic load, whether a key was set while playing). */
 static GstFlowReturn
 gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
