@@ -821,15 +821,33 @@ resync (GstAdapter *adapter)
 static gsize
 whole_record_size (GstBuffer *buf)
 {
-  guint8 h[format::kRecordHeaderSize];
-  if (gst_buffer_extract (buf, 0, h, sizeof (h)) != sizeof (h))
+  const gsize size = gst_buffer_get_size (buf);
+  if (size < format::kRecordOverhead)
     return 0;
-  GcmRecord r;
-  std::string error;
-  gsize total = 0;
-  if (GcmRecord::parse (h, &r, &error))
-    total = r.length + format::kRecordOverhead;
-  return gst_buffer_get_size (buf) == total ? total : 0;
+  /* The length field is bytes 4..7 of the header; reading them where they
+   * lie avoids a copy for the usual single-memory buffer. */
+  guint8 h[8];
+  GstMemory *mem
+      = gst_buffer_n_memory (buf) > 0 ? gst_buffer_peek_memory (buf, 0) : NULL;
+  GstMapInfo map;
+  if (mem != NULL && mem->size >= sizeof (h)
+      && gst_memory_map (mem, &map, GST_MAP_READ)) {
+    std::memcpy (h, map.data, sizeof (h));
+    gst_memory_unmap (mem, &map);
+  } else if (gst_buffer_extract (buf, 0, h, sizeof (h)) != sizeof (h)) {
+    return 0;
+  }
+  /* The checks of GcmRecord::parse that these bytes are subject to
+   * (the rest, sequence number and salt, has none). */
+  if (h[0] != format::kRecordMagic0 || h[1] != format::kRecordMagic1
+      || h[2] != format::kRecordVersion
+      || (h[3] & ~format::kRecordFlagFinal) != 0)
+    return 0;
+  const gsize length
+      = (gsize)h[4] << 24 | (gsize)h[5] << 16 | (gsize)h[6] << 8 | (gsize)h[7];
+  if (length > format::kRecordMaxLength)
+    return 0;
+  return size == length + format::kRecordOverhead ? size : 0;
 }
 
 /* The memories of a record buffer, mapped for the time of one open. A
@@ -946,6 +964,14 @@ open_record_buffer (
   if (in_place) {
     /* Trim to the payload; header and tag memories of their own (aesenc
      * seals large buffers so) become empty and are taken out. */
+    if (gst_buffer_n_memory (rec) == 1) {
+      /* The packet case: one memory, known writable (cheaper than the
+       * general gst_buffer_resize). */
+      gst_memory_resize (
+          gst_buffer_peek_memory (rec, 0), format::kRecordHeaderSize, length);
+      *out = rec;
+      return v;
+    }
     gst_buffer_resize (rec, format::kRecordHeaderSize, length);
     while (gst_buffer_n_memory (rec) > 1
            && gst_buffer_peek_memory (rec, 0)->size == 0)

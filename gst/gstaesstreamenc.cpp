@@ -349,8 +349,8 @@ seal_record (
   if (in_place) {
     gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
     gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
-  } else {
-    gst_buffer_set_size (outbuf, n + format::kRecordOverhead);
+  } else if (gst_buffer_get_size (outbuf) != n + format::kRecordOverhead) {
+    gst_buffer_set_size (outbuf, n + format::kRecordOverhead); /* a pool's */
   }
   if (G_UNLIKELY (st.rotate_after > 0 && !st.rotate_posted
                   && st.codec.sealer->records_under_key () >= st.rotate_after))
