@@ -601,9 +601,9 @@ StreamHeader::parse (
 namespace aesstream {
 
 bool
-hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
-    size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
-    size_t out_len)
+hkdf (const char *digest, const uint8_t *ikm, size_t ikm_len,
+    const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
+    uint8_t *out, size_t out_len)
 {
   EVP_KDF *kdf = EVP_KDF_fetch (nullptr, "HKDF", nullptr);
   if (kdf == nullptr)
@@ -612,9 +612,9 @@ hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
   EVP_KDF_free (kdf);
   if (ctx == nullptr)
     return false;
-  char digest[] = "SHA256";
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_utf8_string (
+          OSSL_KDF_PARAM_DIGEST, const_cast<char *> (digest), 0),
       OSSL_PARAM_construct_octet_string (
           OSSL_KDF_PARAM_KEY, const_cast<uint8_t *> (ikm), ikm_len),
       OSSL_PARAM_construct_octet_string (

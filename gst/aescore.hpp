@@ -221,10 +221,21 @@ struct StreamHeader
 
 namespace aesstream {
 
-// HKDF-SHA256 (RFC 5869) through OpenSSL's EVP_KDF.
-bool hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+// HKDF (RFC 5869) through OpenSSL's EVP_KDF, with the digest OpenSSL
+// names `digest` ("SHA256"; gcm-file's Tink vectors also use "SHA1").
+bool hkdf (const char *digest, const uint8_t *ikm, size_t ikm_len,
+    const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
+    uint8_t *out, size_t out_len);
+
+// HKDF-SHA256, the key derivation of GCM records and gcm-file.
+inline bool
+hkdf_sha256 (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
     size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
-    size_t out_len);
+    size_t out_len)
+{
+  return hkdf (
+      "SHA256", ikm, ikm_len, salt, salt_len, info, info_len, out, out_len);
+}
 
 // AES-GCM with one key: seal/open with an explicit 96-bit nonce and
 // associated data, 16-byte tags. One EVP context, re-keyed never; each call

@@ -1,11 +1,8 @@
 // mode=gcm-file: see gcmfile.hpp and docs/format.md ("gcm-file").
 #include "gcmfile.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
@@ -15,44 +12,13 @@ namespace gcmfile {
 
 namespace {
 
-// HKDF (RFC 5869) with the digest Tink's key names. aescore's hkdf_sha256
-// is the SHA-256 case; Tink's published test vectors also use SHA-1, and
-// running them through this code is worth the few lines.
-bool
-hkdf (const char *digest, const uint8_t *ikm, size_t ikm_len,
-    const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
-    uint8_t *out, size_t out_len)
-{
-  EVP_KDF *kdf = EVP_KDF_fetch (nullptr, "HKDF", nullptr);
-  if (kdf == nullptr)
-    return false;
-  EVP_KDF_CTX *ctx = EVP_KDF_CTX_new (kdf);
-  EVP_KDF_free (kdf);
-  if (ctx == nullptr)
-    return false;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string (
-          OSSL_KDF_PARAM_DIGEST, const_cast<char *> (digest), 0),
-      OSSL_PARAM_construct_octet_string (
-          OSSL_KDF_PARAM_KEY, const_cast<uint8_t *> (ikm), ikm_len),
-      OSSL_PARAM_construct_octet_string (
-          OSSL_KDF_PARAM_SALT, const_cast<uint8_t *> (salt), salt_len),
-      OSSL_PARAM_construct_octet_string (
-          OSSL_KDF_PARAM_INFO, const_cast<uint8_t *> (info), info_len),
-      OSSL_PARAM_construct_end (),
-  };
-  bool ok = EVP_KDF_derive (ctx, out, out_len, params) == 1;
-  EVP_KDF_CTX_free (ctx);
-  return ok;
-}
-
 SecureBytes
 derive_key (
     const SecureBytes &key, const TinkParams &params, const uint8_t *salt)
 {
   const size_t d = params.layout.derived_key_size;
   SecureBytes out (d);
-  if (!hkdf (params.hkdf_digest, key.data (), key.size (), salt, d,
+  if (!aesstream::hkdf (params.hkdf_digest, key.data (), key.size (), salt, d,
           params.associated_data.data (), params.associated_data.size (),
           out.data (), d))
     out.clear ();
