@@ -10,8 +10,8 @@ Seeks go to the same pseudo-random positions on both files, alternating
 plain and encrypted runs so that drift hits both alike. Figures are medians
 over all seeks of all repeats; the ratio is encrypted / plain (target 1.2).
 
-Usage: bench/run.sh --seek-only [--repeats N] [--quick] [--out DIR]
-       /usr/bin/python3 bench/seek.py --builddir build [--quick] ...
+Usage: /usr/bin/python3 bench/seek.py --builddir build [--repeats N]
+           [--seeks N] [--quick] [--out DIR]
 """
 import argparse
 import json
