@@ -195,7 +195,7 @@ public:
               + "-byte aesstream header was complete (got "
               + std::to_string (reader_.have ())
               + " bytes): it is truncated, or it was encrypted with a fixed "
-                "iv (then set the same iv on aesdec).");
+                "iv (then set mode=ctr and the same iv on aesdec).");
     return Problem::none ();
   }
 
