@@ -951,11 +951,18 @@ FileDecoder::take_warnings ()
 
 namespace {
 
+// Bytes before the first segment: the preamble and Tink's header, whose
+// size follows from the key size (the derived key's).
+size_t
+stream_prefix_size (const SecureBytes &key)
+{
+  return kPreambleSize + header_size (derived_key_size (key.size ()));
+}
+
 class EncoderCodec : public StreamCodec {
 public:
   EncoderCodec (const SecureBytes &key, uint32_t s)
-      : StreamCodec (Mode::kGcmFile, true,
-          kPreambleSize + header_size (derived_key_size (key.size ()))),
+      : StreamCodec (Mode::kGcmFile, true, stream_prefix_size (key)),
         key_ (key.clone ()), segment_size_ (s)
   {}
 
@@ -1033,8 +1040,7 @@ private:
 class DecoderCodec : public StreamCodec {
 public:
   DecoderCodec (const SecureBytes &key, bool skip)
-      : StreamCodec (Mode::kGcmFile, false,
-          kPreambleSize + header_size (derived_key_size (key.size ()))),
+      : StreamCodec (Mode::kGcmFile, false, stream_prefix_size (key)),
         key_ (key.clone ()), skip_ (skip)
   {}
 

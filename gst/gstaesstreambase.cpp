@@ -788,9 +788,12 @@ gst_aes_stream_base_settings_can_seek (GstAesStreamBase *self)
   snap.iv = s.iv;
   snap.serialize_iv = s.serialize_iv;
   snap.per_buffer_padding = s.per_buffer_padding;
-  /* Whether a mode can be positioned depends on the mode and its options,
-   * not on the key, which may not be set yet: a zero key of AES-128's
-   * size stands in (the codec is only asked, never used). */
+  return gst_aes_stream_snapshot_can_seek (std::move (snap));
+}
+
+bool
+gst_aes_stream_snapshot_can_seek (GstAesStreamSnapshot snap)
+{
   snap.key = SecureBytes (16);
   aesstream::Codec codec;
   return aesstream::make_codec (snap.codec_config (), &codec).ok ()

@@ -1658,18 +1658,14 @@ gst_aes_stream_dec_query (
 /* Pull mode */
 
 /* Whether a stream in this detected format can be read at random offsets,
- * asked of the codec its settings make (a stand-in key: the codec is only
- * asked, never used). */
+ * asked of the codec its settings make. */
 static bool
 format_can_seek (aesstream::Mode mode)
 {
   GstAesStreamSnapshot snap;
   snap.mode = mode;
   snap.encrypt = false;
-  snap.key = aesstream::SecureBytes (16);
-  aesstream::Codec codec;
-  return aesstream::make_codec (snap.codec_config (), &codec).ok ()
-         && codec.stream && codec.stream->can_seek ();
+  return gst_aes_stream_snapshot_can_seek (std::move (snap));
 }
 
 /* Whether upstream's caps (an outer typefind that already recognised one

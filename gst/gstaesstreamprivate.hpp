@@ -51,6 +51,11 @@ struct _GstAesStreamSnapshot
  * stream's configuration reports what is wrong with the settings. */
 bool gst_aes_stream_base_settings_can_seek (GstAesStreamBase *self);
 
+/* Whether the codec `snap` makes can be positioned. Depends on the mode and
+ * its options, not on the key, which may not be known yet: a zero key of
+ * AES-128's size stands in (the codec is only asked, never used). */
+bool gst_aes_stream_snapshot_can_seek (GstAesStreamSnapshot snap);
+
 /* Posts a codec's problem as an element error. A macro, so that the error
  * is logged in the calling element's debug category. */
 #define GST_AES_STREAM_POST_PROBLEM(el, problem)                               \
