@@ -661,21 +661,58 @@ bool
 Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
     const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
 {
+  const Piece piece{in, out, n};
+  return seal (nonce, aad, aad_len, &piece, n > 0 ? 1 : 0, tag);
+}
+
+namespace {
+
+// Sets the nonce and feeds the associated data: the start of seal and open.
+bool
+gcm_begin (EVP_CIPHER_CTX *ctx, const uint8_t *nonce, const uint8_t *aad,
+    size_t aad_len, bool encrypt)
+{
+  int outl = 0;
+  return EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, encrypt) == 1
+         && (aad_len == 0
+             || (aad_len <= static_cast<size_t> (INT32_MAX)
+                 && EVP_CipherUpdate (
+                        ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
+                        == 1));
+}
+
+// EVP's GCM keeps a partial block between updates, so pieces of any size
+// give the same bytes as one update over the whole text.
+bool
+gcm_pieces (EVP_CIPHER_CTX *ctx, const Gcm::Piece *pieces, size_t count)
+{
+  int outl = 0;
+  for (size_t i = 0; i < count; i++) {
+    const Gcm::Piece &p = pieces[i];
+    if (p.size == 0)
+      continue;
+    if (p.size > static_cast<size_t> (INT32_MAX)
+        || EVP_CipherUpdate (ctx, p.out, &outl, p.in, static_cast<int> (p.size))
+               != 1)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool
+Gcm::seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+    const Piece *pieces, size_t count, uint8_t *tag)
+{
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
   int outl = 0;
   uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
-  if (!encrypt_ || n > static_cast<size_t> (INT32_MAX)
-      || EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 1) != 1
-      || (aad_len > 0
-          && EVP_CipherUpdate (
-                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
-                 != 1)
-      || (n > 0
-          && EVP_CipherUpdate (ctx, out, &outl, in, static_cast<int> (n)) != 1)
-      || EVP_CipherFinal_ex (ctx, final_out, &outl) != 1
-      || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1)
-    return false;
-  return true;
+  return encrypt_ && gcm_begin (ctx, nonce, aad, aad_len, true)
+         && gcm_pieces (ctx, pieces, count)
+         && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1
+         && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag)
+                == 1;
 }
 
 bool
@@ -693,28 +730,12 @@ Gcm::open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
   auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
   int outl = 0;
   uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
-  uint8_t tag_copy[kTagSize];
+  uint8_t tag_copy[kTagSize];  // `tag` may lie in a piece decrypted in place
   std::memcpy (tag_copy, tag, kTagSize);
-  if (encrypt_
-      || EVP_CipherInit_ex (ctx, nullptr, nullptr, nullptr, nonce, 0) != 1
-      || (aad_len > 0
-          && EVP_CipherUpdate (
-                 ctx, nullptr, &outl, aad, static_cast<int> (aad_len))
-                 != 1))
-    return false;
-  // EVP's GCM keeps a partial block between updates, so pieces of any size
-  // give the same bytes as one update over the whole ciphertext.
-  for (size_t i = 0; i < count; i++) {
-    const Piece &p = pieces[i];
-    if (p.size == 0)
-      continue;
-    if (p.size > static_cast<size_t> (INT32_MAX)
-        || EVP_CipherUpdate (ctx, p.out, &outl, p.in, static_cast<int> (p.size))
-               != 1)
-      return false;
-  }
-  return EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
-             == 1
+  return !encrypt_ && gcm_begin (ctx, nonce, aad, aad_len, false)
+         && gcm_pieces (ctx, pieces, count)
+         && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag_copy)
+                == 1
          && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1;
 }
 

@@ -269,6 +269,10 @@ public:
   // that a scattered ciphertext is never gathered into one copy first.
   bool open (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
       const Piece *pieces, size_t count, const uint8_t *tag);
+  // As seal(), over pieces in order: a plaintext held in several places (the
+  // end of one buffer, the start of the next) is encrypted where it lies.
+  bool seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+      const Piece *pieces, size_t count, uint8_t *tag);
 
 private:
   Gcm () = default;

@@ -64,6 +64,12 @@ struct ByteView
   bool empty () const { return size == 0; }
 };
 
+// Holds a caller's input bytes valid for as long as it lives (the element's
+// mapping of an input buffer, with a reference to the buffer). A codec that
+// must hold input back until more arrives (gcm-file, until a segment is
+// complete) keeps one of these instead of copying the bytes.
+using InputOwner = std::shared_ptr<const void>;
+
 // Offsets in a codec's input and output streams that belong together.
 struct Position
 {
@@ -115,6 +121,22 @@ public:
   virtual Problem process (
       const uint8_t *in, size_t n, uint8_t *out, Output *result)
       = 0;
+
+  // Whether process_owned() can hold input by reference: the element then
+  // maps each input so that the mapping can outlive the call.
+  virtual bool holds_input () const { return false; }
+  // process(), where `owner` keeps `in` valid for as long as the codec
+  // holds it (instead of a copy).
+  virtual Problem process_owned (const uint8_t *in, size_t n,
+      const InputOwner &owner, uint8_t *out, Output *result)
+  {
+    (void)owner;
+    return process (in, n, out, result);
+  }
+  // The self-contained units the last process() wrote, in order (gcm-file
+  // encoders: whole segments), so that an element can send one per buffer
+  // (what a segment costs in latency, and no more). Empty: not divided.
+  virtual std::vector<size_t> output_units () const { return {}; }
 
   // End of stream: writes what is still owed (a padded last block) to `out`
   // (room for kMaxFinishOutput bytes), or reports what is missing (a

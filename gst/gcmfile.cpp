@@ -46,6 +46,19 @@ check_params (const SecureBytes &key, const TinkParams &params)
   return Problem::none ();
 }
 
+// Bytes written in front of the first segment of a call (a header) belong
+// to that segment's unit, or are a unit of their own.
+void
+add_to_first_unit (std::vector<size_t> *units, size_t first, size_t bytes)
+{
+  if (units == nullptr || bytes == 0)
+    return;
+  if (units->size () > first)
+    (*units)[first] += bytes;
+  else
+    units->push_back (bytes);
+}
+
 std::string
 range_text (uint64_t from, uint64_t to)
 {
@@ -106,19 +119,11 @@ std::unique_ptr<SegmentCipher>
 SegmentCipher::create (const SecureBytes &derived_key,
     const uint8_t *nonce_prefix, bool encrypt, Problem *problem)
 {
-  const EVP_CIPHER *cipher = derived_key.size () == 16   ? EVP_aes_128_gcm ()
-                             : derived_key.size () == 32 ? EVP_aes_256_gcm ()
-                                                         : nullptr;
   std::unique_ptr<SegmentCipher> c (new SegmentCipher ());
-  c->encrypt_ = encrypt;
-  c->ctx_.reset (EVP_CIPHER_CTX_new ());
-  // The key schedule is computed once; each segment only sets its nonce.
-  if (cipher == nullptr || !c->ctx_
-      || EVP_CipherInit_ex (static_cast<EVP_CIPHER_CTX *> (c->ctx_.get ()),
-             cipher, nullptr, derived_key.data (), nullptr, encrypt ? 1 : 0)
-             != 1) {
-    *problem = Problem::make (
-        Problem::Kind::kLibrary, "OpenSSL could not initialise AES-GCM");
+  std::string error;
+  c->gcm_ = Gcm::create (derived_key, encrypt, &error);
+  if (!c->gcm_) {
+    *problem = Problem::make (Problem::Kind::kLibrary, error);
     return nullptr;
   }
   std::memcpy (c->nonce_.data (), nonce_prefix, kNoncePrefixSize);
@@ -133,66 +138,121 @@ SegmentCipher::set_nonce (uint64_t i, bool last)
   for (int b = 0; b < 4; b++)
     nonce_[kNoncePrefixSize + b] = static_cast<uint8_t> (i >> (24 - 8 * b));
   nonce_[11] = last ? 1 : 0;
-  return EVP_CipherInit_ex (static_cast<EVP_CIPHER_CTX *> (ctx_.get ()),
-             nullptr, nullptr, nullptr, nonce_.data (), encrypt_ ? 1 : 0)
-         == 1;
+  return true;
 }
 
-bool
-SegmentCipher::update (const uint8_t *in, size_t n, uint8_t *out)
-{
-  int outl = 0;
-  return n == 0
-         || (n <= static_cast<size_t> (INT32_MAX)
-             && EVP_CipherUpdate (static_cast<EVP_CIPHER_CTX *> (ctx_.get ()),
-                    out, &outl, in, static_cast<int> (n))
-                    == 1);
-}
+namespace {
 
-bool
-SegmentCipher::seal (uint64_t i, bool last, const uint8_t *a, size_t na,
-    const uint8_t *b, size_t nb, uint8_t *out)
+// Pieces of text in, the same pieces out, one after the other from `out`:
+// what Gcm's piece-wise seal and open take. At most 3 pieces (held copy,
+// held reference, the input's part); the tag is not among them.
+size_t
+to_gcm_pieces (const ByteView *in, size_t count, uint8_t *out,
+    std::array<Gcm::Piece, 3> *pieces)
 {
-  auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
-  uint8_t final_out[kTagSize]; // GCM's final step outputs nothing
-  int outl = 0;
-  return encrypt_ && set_nonce (i, last) && update (a, na, out)
-         && update (b, nb, out + na)
-         && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1
-         && EVP_CIPHER_CTX_ctrl (
-                ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, out + na + nb)
-                == 1;
-}
-
-bool
-SegmentCipher::open (uint64_t i, bool last, const uint8_t *a, size_t na,
-    const uint8_t *b, size_t nb, uint8_t *out)
-{
-  auto *ctx = static_cast<EVP_CIPHER_CTX *> (ctx_.get ());
-  const size_t total = na + nb;
-  if (total < kTagSize)
-    return false;
-  const size_t body = total - kTagSize;
-  // The tag is the last 16 bytes of a || b, wherever the cut between the
-  // pieces falls.
-  uint8_t tag[kTagSize];
-  for (size_t k = 0; k < kTagSize; k++) {
-    const size_t pos = body + k;
-    tag[k] = pos < na ? a[pos] : b[pos - na];
+  size_t k = 0, at = 0;
+  for (size_t i = 0; i < count && k < pieces->size (); i++) {
+    if (in[i].size == 0)
+      continue;
+    (*pieces)[k++] = Gcm::Piece{in[i].data, out + at, in[i].size};
+    at += in[i].size;
   }
-  const size_t from_a = std::min (na, body);
-  uint8_t final_out[kTagSize];
-  int outl = 0;
-  if (!encrypt_ && set_nonce (i, last) && update (a, from_a, out)
-      && update (b, body - from_a, out + from_a)
-      && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) == 1
-      && EVP_CipherFinal_ex (ctx, final_out, &outl) == 1)
+  return k;
+}
+
+} // namespace
+
+bool
+SegmentCipher::seal (
+    uint64_t i, bool last, const ByteView *pieces, size_t count, uint8_t *out)
+{
+  std::array<Gcm::Piece, 3> p;
+  size_t total = 0;
+  for (size_t k = 0; k < count; k++)
+    total += pieces[k].size;
+  if (count > p.size () || !set_nonce (i, last))
+    return false;
+  const size_t n = to_gcm_pieces (pieces, count, out, &p);
+  return gcm_->seal (nonce_.data (), nullptr, 0, p.data (), n, out + total);
+}
+
+bool
+SegmentCipher::open (
+    uint64_t i, bool last, const ByteView *pieces, size_t count, uint8_t *out)
+{
+  size_t total = 0;
+  for (size_t k = 0; k < count; k++)
+    total += pieces[k].size;
+  if (total < kTagSize || count > 3 || !set_nonce (i, last))
+    return false;
+  // The tag is the last 16 bytes of the pieces, wherever the cuts fall;
+  // the body is what comes before it.
+  const size_t body = total - kTagSize;
+  uint8_t tag[kTagSize];
+  std::array<ByteView, 3> text{};
+  size_t at = 0;
+  for (size_t k = 0; k < count; k++) {
+    const ByteView &v = pieces[k];
+    const size_t from = std::max (at, body), to = at + v.size;
+    if (from < to)
+      std::memcpy (tag + (from - body), v.data + (from - at), to - from);
+    text[k] = ByteView{v.data, at >= body ? 0 : std::min (v.size, body - at)};
+    at += v.size;
+  }
+  std::array<Gcm::Piece, 3> p;
+  const size_t n = to_gcm_pieces (text.data (), count, out, &p);
+  if (gcm_->open (nonce_.data (), nullptr, 0, p.data (), n, tag))
     return true;
   // EVP wrote plaintext before it could check the tag: never leave
   // unauthenticated bytes where a caller might pick them up.
   if (body > 0)
     OPENSSL_cleanse (out, body);
   return false;
+}
+
+// ---- HeldBytes ----
+
+void
+HeldBytes::append (const uint8_t *p, size_t n, const InputOwner *owner)
+{
+  if (n == 0)
+    return;
+  if (ref_.size > 0) {
+    // A newer piece comes: copy the held one, so that only one of the
+    // caller's buffers is ever pinned.
+    std::memcpy (own_.data () + own_len_, ref_.data, ref_.size);
+    own_len_ += ref_.size;
+    ref_ = ByteView ();
+    ref_owner_.reset ();
+  }
+  if (owner != nullptr && *owner) {
+    ref_ = ByteView{p, n};
+    ref_owner_ = *owner;
+    return;
+  }
+  std::memcpy (own_.data () + own_len_, p, n);
+  own_len_ += n;
+}
+
+size_t
+HeldBytes::pieces (ByteView out[2]) const
+{
+  size_t k = 0;
+  if (own_len_ > 0)
+    out[k++] = ByteView{own_.data (), own_len_};
+  if (ref_.size > 0)
+    out[k++] = ref_;
+  return k;
+}
+
+void
+HeldBytes::clear ()
+{
+  if (own_len_ > 0)
+    OPENSSL_cleanse (own_.data (), own_len_);
+  own_len_ = 0;
+  ref_ = ByteView ();
+  ref_owner_.reset ();
 }
 
 // ---- TinkEncoder ----
@@ -229,9 +289,8 @@ TinkEncoder::create (const SecureBytes &key, const TinkParams &params,
   e->cipher_ = SegmentCipher::create (derived, h_prefix, true, problem);
   if (!e->cipher_)
     return nullptr;
-  e->carry_.resize (l.segment_plaintext (0) > l.segment_plaintext (1)
-                        ? l.segment_plaintext (0)
-                        : l.segment_plaintext (1));
+  e->carry_.set_capacity (
+      std::max (l.segment_plaintext (0), l.segment_plaintext (1)));
   return e;
 }
 
@@ -240,7 +299,7 @@ TinkEncoder::update_output_size (size_t n) const
 {
   const Layout &l = params_.layout;
   size_t out = header_pending_ && n > 0 ? header_.size () : 0;
-  size_t carry = carry_len_;
+  size_t carry = carry_.size ();
   uint64_t seg = segment_;
   while (n > 0) {
     const size_t cap = l.segment_plaintext (seg);
@@ -262,25 +321,29 @@ TinkEncoder::finish_output_size () const
 {
   if (finished_)
     return 0;
-  return (header_pending_ ? header_.size () : 0) + carry_len_ + kTagSize;
+  return (header_pending_ ? header_.size () : 0) + carry_.size () + kTagSize;
 }
 
 Problem
-TinkEncoder::seal (const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
-    bool last, uint8_t *out)
+TinkEncoder::seal (const uint8_t *in, size_t n, bool last, uint8_t *out)
 {
   if (segment_ >= kMaxSegments)
     return Problem::make (Problem::Kind::kLimit,
         "stream too long: Tink's segment numbers (32 bits) are used up; "
         "restart the stream or use a larger segment-size");
-  if (!cipher_->seal (segment_, last, a, na, b, nb, out))
+  ByteView pieces[3];
+  size_t count = carry_.pieces (pieces);
+  pieces[count++] = ByteView{in, n};
+  if (!cipher_->seal (segment_, last, pieces, count, out))
     return Problem::make (Problem::Kind::kLibrary, "AES-GCM sealing failed");
+  carry_.clear ();
   segment_++;
   return Problem::none ();
 }
 
 Problem
-TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+    const InputOwner *owner, std::vector<size_t> *units)
 {
   *written = 0;
   if (finished_)
@@ -293,36 +356,30 @@ TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
     header_pending_ = false;
   }
   const Layout &l = params_.layout;
+  const size_t first = units != nullptr ? units->size () : 0;
+  const size_t header = w;
   while (n > 0) {
     const size_t cap = l.segment_plaintext (segment_);
-    if (carry_len_ == cap) {
-      // A full segment and more data: it is not the last one.
-      Problem p = seal (carry_.data (), cap, nullptr, 0, false, out + w);
-      if (!p.ok ())
-        return p;
-      w += cap + kTagSize;
-      carry_len_ = 0;
-      continue;
+    const size_t have = carry_.size ();
+    if (have + n <= cap) {
+      // Not known yet whether this is the last segment (only the next byte
+      // tells): hold it, by reference when the caller lets us.
+      carry_.append (in, n, owner);
+      break;
     }
-    if (carry_len_ + n > cap) {
-      // The segment completes inside this input and more follows: seal
-      // what was carried and the input's part in one go, without copying
-      // the input's part into the carry first.
-      const size_t take = cap - carry_len_;
-      Problem p = seal (carry_.data (), carry_len_, in, take, false, out + w);
-      if (!p.ok ())
-        return p;
-      w += cap + kTagSize;
-      carry_len_ = 0;
-      in += take;
-      n -= take;
-      continue;
-    }
-    // Not known yet whether this is the last segment: hold it.
-    std::memcpy (carry_.data () + carry_len_, in, n);
-    carry_len_ += n;
-    n = 0;
+    // The segment completes and more follows: it is not the last one. Seal
+    // what was held and the input's part where they lie.
+    const size_t take = cap - have;
+    Problem p = seal (in, take, false, out + w);
+    if (!p.ok ())
+      return p;
+    w += cap + kTagSize;
+    if (units != nullptr)
+      units->push_back (cap + kTagSize);
+    in += take;
+    n -= take;
   }
+  add_to_first_unit (units, first, header);
   *written = w;
   return Problem::none ();
 }
@@ -341,12 +398,11 @@ TinkEncoder::finish (uint8_t *out, size_t *written)
   }
   // The final segment carries the last flag; it is empty only when the
   // whole plaintext is (Tink's rule: a full segment waits for the next byte).
-  Problem p = seal (carry_.data (), carry_len_, nullptr, 0, true, out + w);
+  const size_t n = carry_.size ();
+  Problem p = seal (nullptr, 0, true, out + w);
   if (!p.ok ())
     return p;
-  w += carry_len_ + kTagSize;
-  OPENSSL_cleanse (carry_.data (), carry_len_);
-  carry_len_ = 0;
+  w += n + kTagSize;
   finished_ = true;
   *written = w;
   return Problem::none ();
@@ -364,7 +420,8 @@ TinkDecoder::create (
   std::unique_ptr<TinkDecoder> d (new TinkDecoder ());
   d->params_ = params;
   d->key_ = key.clone ();
-  d->carry_.resize (params.layout.segment_size);
+  d->header_.resize (params.layout.header ());
+  d->carry_.set_capacity (params.layout.segment_size);
   return d;
 }
 
@@ -373,8 +430,7 @@ TinkDecoder::fail (Problem p)
 {
   state_ = State::kFailed;
   failure_ = p;
-  OPENSSL_cleanse (carry_.data (), carry_.size ());
-  carry_len_ = 0;
+  carry_.clear ();
   return p;
 }
 
@@ -402,12 +458,12 @@ Problem
 TinkDecoder::read_header ()
 {
   const Layout &l = params_.layout;
-  if (carry_[0] != l.header ())
+  if (header_[0] != l.header ())
     return Problem::make (Problem::Kind::kFormat,
-        "the Tink header's length byte is " + std::to_string (carry_[0])
+        "the Tink header's length byte is " + std::to_string (header_[0])
             + ", expected " + std::to_string (l.header ())
             + ": the header is damaged, or the stream uses another key size");
-  const uint8_t *salt = carry_.data () + 1;
+  const uint8_t *salt = header_.data () + 1;
   SecureBytes derived = derive_key (key_, params_, salt);
   key_.clear (); // the segment key is all that is needed from now on
   if (derived.empty ())
@@ -419,28 +475,32 @@ TinkDecoder::read_header ()
 }
 
 Problem
-TinkDecoder::open_segment (const uint8_t *a, size_t na, const uint8_t *b,
-    size_t nb, bool short_final, uint8_t *out, size_t *written)
+TinkDecoder::open_segment (const uint8_t *in, size_t n_in, bool short_final,
+    uint8_t *out, size_t *written)
 {
   const Layout &l = params_.layout;
-  const size_t n = na + nb;
+  ByteView pieces[3];
+  size_t count = carry_.pieces (pieces);
+  pieces[count++] = ByteView{in, n_in};
+  const size_t n = carry_.size () + n_in;
   const size_t plain = n - kTagSize;
   bool last = short_final;
   bool ok = false;
   if (short_final) {
-    ok = cipher_->open (segment_, true, a, na, b, nb, out);
+    ok = cipher_->open (segment_, true, pieces, count, out);
   } else {
     // A full-size segment is the last one only if nothing follows it. Rather
     // than hold it back until the next byte (or the end) shows which, try
     // both nonces: exactly one can authenticate it, and the output does not
     // wait a segment. (Two tries per segment cost one bit of the 128-bit
     // forgery bound.)
-    ok = cipher_->open (segment_, false, a, na, b, nb, out);
+    ok = cipher_->open (segment_, false, pieces, count, out);
     if (!ok) {
       last = true;
-      ok = cipher_->open (segment_, true, a, na, b, nb, out);
+      ok = cipher_->open (segment_, true, pieces, count, out);
     }
   }
+  carry_.clear ();
   const uint64_t at = params_.base_offset + l.segment_offset (segment_);
   if (!ok) {
     std::string what = "segment " + std::to_string (segment_) + " ("
@@ -487,17 +547,18 @@ TinkDecoder::open_segment (const uint8_t *a, size_t na, const uint8_t *b,
 size_t
 TinkDecoder::max_update_output (size_t n) const
 {
-  return n + carry_len_;
+  return n + carry_.size ();
 }
 
 size_t
 TinkDecoder::max_finish_output () const
 {
-  return carry_len_;
+  return carry_.size ();
 }
 
 Problem
-TinkDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+TinkDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+    const InputOwner *owner)
 {
   *written = 0;
   if (state_ == State::kFailed)
@@ -505,14 +566,13 @@ TinkDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
   const Layout &l = params_.layout;
   while (n > 0) {
     if (state_ == State::kHeader) {
-      const size_t take = std::min (l.header () - carry_len_, n);
-      std::memcpy (carry_.data () + carry_len_, in, take);
-      carry_len_ += take;
+      const size_t take = std::min (l.header () - header_len_, n);
+      std::memcpy (header_.data () + header_len_, in, take);
+      header_len_ += take;
       in += take;
       n -= take;
-      if (carry_len_ == l.header ()) {
+      if (header_len_ == l.header ()) {
         Problem p = read_header ();
-        carry_len_ = 0;
         if (!p.ok ())
           return fail (p);
         state_ = State::kSegments;
@@ -541,23 +601,21 @@ TinkDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
                 "end"));
     }
     const size_t need = l.segment_ciphertext (segment_);
-    if (carry_len_ + n >= need) {
-      // The segment is complete: decrypt what was carried and the input's
-      // part straight into the output (no copy of the input's part).
-      const size_t take = need - carry_len_;
-      const size_t had = carry_len_;
-      carry_len_ = 0;
-      Problem p = open_segment (
-          carry_.data (), had, in, take, false, out + *written, written);
-      if (!p.ok ())
-        return p;
-      in += take;
-      n -= take;
-      continue;
+    const size_t have = carry_.size ();
+    if (have + n < need) {
+      // Hold the start of the segment until the rest comes, by reference
+      // when the caller lets us.
+      carry_.append (in, n, owner);
+      break;
     }
-    std::memcpy (carry_.data () + carry_len_, in, n);
-    carry_len_ += n;
-    n = 0;
+    // The segment is complete: decrypt what was held and the input's part
+    // where they lie, straight into the output.
+    const size_t take = need - have;
+    Problem p = open_segment (in, take, false, out + *written, written);
+    if (!p.ok ())
+      return p;
+    in += take;
+    n -= take;
   }
   return Problem::none ();
 }
@@ -571,15 +629,17 @@ TinkDecoder::finish (uint8_t *out, size_t *written)
   const Layout &l = params_.layout;
   if (state_ == State::kHeader)
     return fail (Problem::make (Problem::Kind::kTruncated,
-        "the stream ends inside the Tink header (" + std::to_string (carry_len_)
-            + " of " + std::to_string (l.header ()) + " bytes)"));
+        "the stream ends inside the Tink header ("
+            + std::to_string (header_len_) + " of "
+            + std::to_string (l.header ()) + " bytes)"));
   if (state_ == State::kDone)
     return Problem::none ();
   if (skip_input_ > 0)
     return fail (Problem::make (Problem::Kind::kTruncated,
         "the stream ends before the segment that was seeked to: the file "
         "was truncated"));
-  if (carry_len_ == 0) {
+  const size_t held = carry_.size ();
+  if (held == 0) {
     Problem p = Problem::make (Problem::Kind::kTruncated,
         "the stream ends after segment " + std::to_string (segment_ - 1)
             + " without a final segment: the file was truncated at a "
@@ -592,21 +652,18 @@ TinkDecoder::finish (uint8_t *out, size_t *written)
     state_ = State::kDone;
     return damaged (std::move (p));
   }
-  if (carry_len_ < kTagSize) {
+  if (held < kTagSize) {
     const uint64_t at = params_.base_offset + l.segment_offset (segment_);
     Problem p = Problem::make (Problem::Kind::kTruncated,
         "the stream ends inside segment " + std::to_string (segment_) + " ("
-            + std::to_string (carry_len_) + " bytes from byte "
-            + std::to_string (at)
+            + std::to_string (held) + " bytes from byte " + std::to_string (at)
             + ", shorter than a tag): the file was truncated. "
             + kSkipPropertyHint);
-    carry_len_ = 0;
+    carry_.clear ();
     state_ = State::kDone;
     return damaged (std::move (p));
   }
-  const size_t n = carry_len_;
-  carry_len_ = 0;
-  return open_segment (carry_.data (), n, nullptr, 0, true, out, written);
+  return open_segment (nullptr, 0, true, out, written);
 }
 
 uint64_t
@@ -617,7 +674,7 @@ TinkDecoder::seek (uint64_t x)
     // Input goes on where it is; the header comes first.
     seek_pending_ = true;
     seek_target_ = x;
-    return carry_len_;
+    return header_len_;
   }
   skip_input_ = 0;
   uint64_t seg = 0, within = 0;
@@ -630,8 +687,7 @@ TinkDecoder::seek (uint64_t x)
   }
   segment_ = seg;
   drop_ = within;
-  OPENSSL_cleanse (carry_.data (), carry_len_);
-  carry_len_ = 0;
+  carry_.clear ();
   failure_ = Problem::none ();
   state_ = State::kSegments;
   return l.segment_offset (seg);
@@ -772,7 +828,8 @@ FileEncoder::take_prefix ()
 }
 
 Problem
-FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+    const InputOwner *owner, std::vector<size_t> *units)
 {
   *written = 0;
   size_t w = 0;
@@ -783,7 +840,9 @@ FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
     preamble_pending_ = false;
   }
   size_t t = 0;
-  Problem problem = tink_->update (in, n, out + w, &t);
+  const size_t first = units != nullptr ? units->size () : 0;
+  Problem problem = tink_->update (in, n, out + w, &t, owner, units);
+  add_to_first_unit (units, first, w);
   *written = w + t;
   return problem;
 }
@@ -882,7 +941,8 @@ FileDecoder::max_finish_output () const
 }
 
 Problem
-FileDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
+FileDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+    const InputOwner *owner)
 {
   *written = 0;
   if (!failure_.ok ())
@@ -900,7 +960,7 @@ FileDecoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
     if (!failure_.ok ())
       return failure_;
   }
-  return tink_->update (in, n, out, written);
+  return tink_->update (in, n, out, written, owner);
 }
 
 Problem
@@ -975,9 +1035,17 @@ public:
   Problem process (
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
-    *r = Output ();
-    return enc_->update (in, n, out, &r->size);
+    return process_owned (in, n, InputOwner (), out, r);
   }
+  bool holds_input () const override { return true; }
+  Problem process_owned (const uint8_t *in, size_t n, const InputOwner &owner,
+      uint8_t *out, Output *r) override
+  {
+    *r = Output ();
+    units_.clear ();
+    return enc_->update (in, n, out, &r->size, &owner, &units_);
+  }
+  std::vector<size_t> output_units () const override { return units_; }
   size_t max_finish_output () const override
   {
     return enc_->finish_output_size ();
@@ -1035,6 +1103,7 @@ private:
   uint32_t segment_size_;
   std::unique_ptr<FileEncoder> enc_;
   std::vector<uint8_t> prefix_;
+  std::vector<size_t> units_; // segments written by the last process()
 };
 
 class DecoderCodec : public StreamCodec {
@@ -1053,6 +1122,12 @@ public:
   Problem process (
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
+    return process_owned (in, n, InputOwner (), out, r);
+  }
+  bool holds_input () const override { return true; }
+  Problem process_owned (const uint8_t *in, size_t n, const InputOwner &owner,
+      uint8_t *out, Output *r) override
+  {
     *r = Output ();
     // Keep the stream's prefix (preamble, Tink header: no secret) so that a
     // seek after a restart (a flushing seek) can position at once.
@@ -1061,7 +1136,7 @@ public:
     if (take > 0 && prefix_.size () < prefix_size ())
       prefix_.insert (prefix_.end (), in, in + take);
     fed_ += n;
-    return dec_->update (in, n, out, &r->size);
+    return dec_->update (in, n, out, &r->size, &owner);
   }
   size_t max_finish_output () const override
   {

@@ -121,29 +121,58 @@ struct TinkParams
 };
 
 // Seals and opens segment i of one Tink ciphertext (one DerivedKey, one
-// NoncePrefix). Nonce = NoncePrefix || uint32_be(i) || last. A segment may
-// come in two pieces a || b (the end of one buffer, the start of the next),
-// so that a segment that straddles buffers is not copied together first.
+// NoncePrefix) with the core's AES-GCM: nonce = NoncePrefix || uint32_be(i)
+// || last, no associated data. A segment may lie in several pieces (held
+// bytes, then the input's part), each encrypted or decrypted where it lies.
 class SegmentCipher {
 public:
   static std::unique_ptr<SegmentCipher> create (const SecureBytes &derived_key,
       const uint8_t *nonce_prefix, bool encrypt, Problem *problem);
-  // Plaintext a || b; `out` receives na + nb bytes of ciphertext and the
-  // 16-byte tag after them. out may equal a (in place) when nb is 0.
-  bool seal (uint64_t i, bool last, const uint8_t *a, size_t na,
-      const uint8_t *b, size_t nb, uint8_t *out);
-  // Ciphertext and tag a || b (na + nb >= 16); writes na + nb - 16 bytes of
-  // plaintext. On failure `out` is wiped (it held unauthenticated bytes).
-  bool open (uint64_t i, bool last, const uint8_t *a, size_t na,
-      const uint8_t *b, size_t nb, uint8_t *out);
+  // Plaintext pieces in order; `out` receives their ciphertext, then the
+  // 16-byte tag. `out` may equal the only piece (in place).
+  bool seal (uint64_t i, bool last, const ByteView *pieces, size_t count,
+      uint8_t *out);
+  // Ciphertext and tag in pieces (16 bytes or more in all); writes the
+  // plaintext to `out`. On failure `out` is wiped (it held unauthenticated
+  // bytes).
+  bool open (uint64_t i, bool last, const ByteView *pieces, size_t count,
+      uint8_t *out);
 
 private:
   SegmentCipher () = default;
-  std::unique_ptr<void, EvpCtxDeleter> ctx_;
-  bool encrypt_ = true;
+  std::unique_ptr<Gcm> gcm_;
   std::array<uint8_t, Gcm::kNonceSize> nonce_{};
   bool set_nonce (uint64_t i, bool last);
-  bool update (const uint8_t *in, size_t n, uint8_t *out);
+};
+
+// The bytes of the segment being gathered (plaintext when encrypting,
+// ciphertext when decrypting). The newest input piece is held by reference
+// when its owner is given, so that a segment cut between two buffers is
+// not copied; an older piece is copied into our own storage when a newer
+// one comes, so that at most one of the caller's buffers is pinned (a
+// source with a small buffer pool never starves) and memory stays one
+// segment. Copies are wiped when dropped.
+class HeldBytes {
+public:
+  HeldBytes () = default;
+  ~HeldBytes () { clear (); }
+  void set_capacity (size_t n) { own_.resize (n); }
+  HeldBytes (const HeldBytes &) = delete;
+  HeldBytes &operator= (const HeldBytes &) = delete;
+
+  size_t size () const { return own_len_ + ref_.size; }
+  // Adds n bytes (size () + n <= capacity); `owner`, when not null, keeps
+  // `p` valid and lets it be held by reference.
+  void append (const uint8_t *p, size_t n, const InputOwner *owner);
+  // The held bytes as up to two pieces in order; returns how many.
+  size_t pieces (ByteView out[2]) const;
+  void clear ();
+
+private:
+  std::vector<uint8_t> own_;
+  size_t own_len_ = 0;
+  ByteView ref_;
+  InputOwner ref_owner_;
 };
 
 // Encrypts a byte stream into a Tink ciphertext, whatever the input chunking.
@@ -162,14 +191,18 @@ public:
   size_t update_output_size (size_t n) const;
   // Exactly what finish() writes.
   size_t finish_output_size () const;
-  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  // `owner`, when not null, keeps `in` valid after the call: input held
+  // back for the next segment is then held by reference, not copied.
+  // `units`, when not null, receives the size of each segment written.
+  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
   Problem finish (uint8_t *out, size_t *written);
   // The header, for a caller that sends it itself; header_sent() then keeps
   // update()/finish() from writing it.
   const std::vector<uint8_t> &header () const { return header_; }
   void header_sent () { header_pending_ = false; }
   // Plaintext bytes held back (at most one segment).
-  size_t carried () const { return carry_len_; }
+  size_t carried () const { return carry_.size (); }
   uint64_t next_segment () const { return segment_; }
 
 private:
@@ -179,12 +212,11 @@ private:
   std::vector<uint8_t> header_;
   bool header_pending_ = true;
   bool finished_ = false;
-  std::vector<uint8_t> carry_; // plaintext of the segment being filled
-  size_t carry_len_ = 0;
+  HeldBytes carry_; // plaintext of the segment being filled
   uint64_t segment_ = 0;
 
-  Problem seal (const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
-      bool last, uint8_t *out);
+  // Seals the carried bytes and `n` more of `in` as the next segment.
+  Problem seal (const uint8_t *in, size_t n, bool last, uint8_t *out);
 };
 
 // Decrypts a Tink ciphertext, whatever the input chunking, and outputs only
@@ -203,8 +235,10 @@ public:
   size_t max_update_output (size_t n) const;
   size_t max_finish_output () const;
   // On a problem, nothing of the failing segment is written; `written`
-  // counts the authenticated plaintext written before it.
-  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  // counts the authenticated plaintext written before it. `owner`, when not
+  // null, keeps `in` valid after the call (see TinkEncoder::update).
+  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner = nullptr);
   Problem finish (uint8_t *out, size_t *written);
 
   bool header_done () const { return cipher_ != nullptr; }
@@ -235,8 +269,9 @@ private:
   std::unique_ptr<SegmentCipher> cipher_;
   State state_ = State::kHeader;
   Problem failure_;
-  std::vector<uint8_t> carry_; // header bytes, then a segment's ciphertext
-  size_t carry_len_ = 0;
+  std::vector<uint8_t> header_; // the Tink header, as it comes
+  size_t header_len_ = 0;
+  HeldBytes carry_; // a segment's ciphertext
   uint64_t segment_ = 0;
   uint64_t drop_ = 0; // plaintext bytes to drop after a seek
   bool seek_pending_ = false;
@@ -248,10 +283,10 @@ private:
 
   Problem fail (Problem p);
   Problem read_header ();
-  // Opens one complete segment, its bytes in two pieces a || b;
+  // Opens one complete segment: the carried bytes and `n` more of `in`;
   // short_final: shorter than a full segment, so it can only be the last.
-  Problem open_segment (const uint8_t *a, size_t na, const uint8_t *b,
-      size_t nb, bool short_final, uint8_t *out, size_t *written);
+  Problem open_segment (const uint8_t *in, size_t n, bool short_final,
+      uint8_t *out, size_t *written);
   Problem damaged (Problem p);
 };
 
@@ -281,7 +316,9 @@ public:
   // Exactly what update()/finish() write (the first output includes P).
   size_t update_output_size (size_t n) const;
   size_t finish_output_size () const;
-  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  // `owner`, `units`: as TinkEncoder::update.
+  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
   Problem finish (uint8_t *out, size_t *written);
   // P || H, for a caller that sends them itself (once); update()/finish()
   // then write segments only. Empty once sent.
@@ -308,7 +345,9 @@ public:
   void set_skip_damaged (bool skip);
   size_t max_update_output (size_t n) const;
   size_t max_finish_output () const;
-  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written);
+  // `owner`: as TinkDecoder::update.
+  Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner = nullptr);
   Problem finish (uint8_t *out, size_t *written);
 
   // Known once the preamble is read.

@@ -30,6 +30,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -909,12 +910,57 @@ gst_aes_stream_base_prepare_output (GstBaseTransform *trans, GstBuffer *inbuf,
   return GST_FLOW_OK;
 }
 
+namespace {
+
+/* An input buffer's read mapping that lives as long as a codec holds it
+ * (StreamCodec::process_owned): the codec keeps the bytes it must hold back
+ * by reference instead of copying them. */
+struct HeldInput
+{
+  GstBuffer *buffer = nullptr;
+  GstMapInfo info = GST_MAP_INFO_INIT;
+  ~HeldInput ()
+  {
+    if (buffer != nullptr) {
+      gst_buffer_unmap (buffer, &info);
+      gst_buffer_unref (buffer);
+    }
+  }
+};
+
+aesstream::Problem
+process_held (aesstream::StreamCodec &codec, GstBuffer *inbuf,
+    GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
+{
+  auto held = std::make_shared<HeldInput> ();
+  if (!gst_buffer_map (inbuf, &held->info, GST_MAP_READ))
+    return aesstream::Problem::make (
+        aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
+  held->buffer = gst_buffer_ref (inbuf);
+  GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+  if (!out.ok ())
+    return aesstream::Problem::make (
+        aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
+  const guint8 *data = held->info.data;
+  const gsize size = held->info.size;
+  return codec.process_owned (data, size, std::move (held), out.data (), r);
+}
+
+} // namespace
+
 aesstream::Problem
 gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
     GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
 {
   const bool in_place = inbuf == outbuf;
   gsize in_size = 0;
+  if (!in_place && codec.holds_input ()) {
+    aesstream::Problem p = process_held (codec, inbuf, outbuf, r);
+    if (!p.ok ())
+      return p;
+    gst_buffer_resize (outbuf, r->offset, r->size);
+    return p;
+  }
   {
     GstAesStreamBufferMap in (
         inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);

@@ -358,6 +358,45 @@ seal_record (
   return GST_FLOW_OK;
 }
 
+/* gcm-file: an output that holds several segments (an input larger than a
+ * segment) goes out as one buffer per segment, so that a segment, not the
+ * input's size, bounds what a receiver waits for. The leading segments are
+ * pushed here as sub-buffers (no copy); `outbuf` keeps the last one. The
+ * prefix, when due, goes in front of the first. */
+static GstFlowReturn
+push_leading_units (GstAesStreamEnc *self, GstBuffer *outbuf,
+    const std::vector<size_t> &units, ByteView *prefix)
+{
+  GstPad *src = GST_BASE_TRANSFORM_SRC_PAD (self);
+  gsize offset = 0;
+  for (size_t i = 0; i + 1 < units.size (); i++) {
+    GstBuffer *sub = gst_buffer_copy_region (outbuf,
+        (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS
+                             | GST_BUFFER_COPY_MEMORY),
+        offset, units[i]);
+    if (i > 0)
+      GST_BUFFER_FLAG_UNSET (sub, GST_BUFFER_FLAG_DISCONT);
+    if (!prefix->empty ()) {
+      gst_buffer_prepend_memory (sub, wrap_copy (prefix->data, prefix->size));
+      *prefix = ByteView ();
+    }
+    offset += units[i];
+    GstFlowReturn ret = gst_pad_push (src, sub);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  /* The last segment: no timestamps of its own (they belong to the first
+   * byte of the input, which went out above). */
+  gst_buffer_resize (outbuf, offset, units.back ());
+  GST_BUFFER_FLAG_UNSET (outbuf, GST_BUFFER_FLAG_DISCONT);
+  GST_BUFFER_PTS (outbuf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (outbuf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (outbuf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_OFFSET (outbuf) = GST_BUFFER_OFFSET_NONE;
+  GST_BUFFER_OFFSET_END (outbuf) = GST_BUFFER_OFFSET_NONE;
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_aes_stream_enc_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
@@ -386,6 +425,14 @@ gst_aes_stream_enc_transform (
    * "due now"). */
   ByteView prefix
       = codec.take_prefix (G_UNLIKELY (st.compat) ? r.size + 1 : r.size);
+  if (codec.holds_input ()) {
+    const std::vector<size_t> units = codec.output_units ();
+    if (units.size () > 1) {
+      GstFlowReturn ret = push_leading_units (self, outbuf, units, &prefix);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    }
+  }
   if (G_UNLIKELY (!prefix.empty ())) {
     gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
     return GST_FLOW_OK;

@@ -89,6 +89,24 @@ class GcmFileElements(unittest.TestCase):
         self.assertIsNone(err)
         self.assertEqual(out, plain)
 
+    def test_one_segment_per_output_buffer(self):
+        # Inputs much larger than a segment: each output buffer is one
+        # segment (the first with the preamble and Tink header in front),
+        # whatever the input's size, so a segment bounds the latency.
+        for bits, key in KEYS.items():
+            s = 4096
+            plain = random.Random(bits).randbytes(1_000_003)
+            chunks = [plain[i:i + 300_001] for i in range(0, len(plain), 300_001)]
+            with self.subTest(bits=bits):
+                bufs, err = run("aesenc", {"mode": "gcm-file", "key": key.hex(),
+                                           "segment-size": s}, chunks)
+                self.assertIsNone(err)
+                self.assertEqual(ref.decrypt(key, b"".join(bufs)), plain)
+                sizes = [len(b) for b in bufs]
+                self.assertEqual(sizes[0], 32 + s)  # P, H and segment 0
+                self.assertTrue(all(n == s for n in sizes[1:-1]), sorted(set(sizes)))
+                self.assertTrue(16 < sizes[-1] <= s, sizes[-1])
+
     def test_every_manipulation_is_an_error_with_a_prefix_out(self):
         key, s = KEYS[128], 400
         plain = random.Random(5).randbytes(6000)
