@@ -79,7 +79,7 @@ def measure(exe, args, env):
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"benchmark failed: {args}")
     fields = out.split()
-    if len(fields) == 2:  # rtp: wall and CPU time; the CPU time counts
+    if len(fields) == 2:  # wall and CPU time: the CPU time counts
         return float(fields[1]), rusage.ru_maxrss
     return float(fields[0]), rusage.ru_maxrss
 
@@ -295,7 +295,9 @@ def markdown(res):
     lines = [f"Run {res['date']} on {m['cpu']} ({m['cores']} cores), "
              f"{m['openssl']}, {m['gstreamer']}; median of {res['repeats']} runs; "
              f"command: `{res['command']}`.", "",
-             "Throughput in MB/s (10^6 bytes/s). *raw*: OpenSSL EVP alone, one context, "
+             "Throughput in MB/s (10^6 bytes/s) of the process's CPU time (all threads; "
+             "on a quiet machine it equals wall time, on a shared one it is far less "
+             "disturbed). *raw*: OpenSSL EVP alone, one context, "
              "in place (the ceiling). *% raw*: pipeline throughput / raw. *element % raw*: "
              "raw time / (pipeline time - identity pipeline time), i.e. what our element "
              "itself costs compared with AES alone. *x identity*: pipeline time / "
