@@ -681,6 +681,52 @@ TEST (Gcm, spec_test_cases_seal_and_open)
   }
 }
 
+TEST (Gcm, one_context_record_after_record_takes_each_records_nonce)
+{
+  // Every record only sets its nonce (and, opening, its tag) on a context
+  // that keeps its key: a record between two others, under another nonce,
+  // after a failed open, must not change anyone's answer.
+  for (const GcmVector &v : kGcmVectors) {
+    SCOPED_TRACE (v.name);
+    Bytes iv = hex (v.iv), p = hex (v.plain), a = hex (v.aad);
+    Bytes other_iv = iv;
+    other_iv[11] ^= 0x01;
+    auto enc = make_gcm (v.key, true), dec = make_gcm (v.key, false);
+    Bytes other (p.size () + 1), other_tag (16), again (p.size () + 1),
+        again_tag (16), out (p.size () + 1), tag (16);
+    ASSERT_TRUE (enc->seal (other_iv.data (), a.data (), a.size (), p.data (),
+        p.size (), other.data (), other_tag.data ()));
+    ASSERT_TRUE (enc->seal (iv.data (), a.data (), a.size (), p.data (),
+        p.size (), out.data (), tag.data ()));
+    ASSERT_TRUE (enc->seal (other_iv.data (), a.data (), a.size (), p.data (),
+        p.size (), again.data (), again_tag.data ()));
+    out.resize (p.size ());
+    other.resize (p.size ());
+    again.resize (p.size ());
+    EXPECT_EQ (out, hex (v.cipher));
+    EXPECT_EQ (tag, hex (v.tag));
+    EXPECT_EQ (again, other);
+    EXPECT_EQ (again_tag, other_tag);
+    EXPECT_NE (other_tag, tag);
+
+    Bytes back (p.size () + 1), bad_tag = tag;
+    bad_tag[0] ^= 0x01;
+    EXPECT_FALSE (dec->open (iv.data (), a.data (), a.size (), out.data (),
+        out.size (), back.data (), bad_tag.data ()));
+    EXPECT_FALSE (dec->open (other_iv.data (), a.data (), a.size (),
+        out.data (), out.size (), back.data (), tag.data ()));
+    ASSERT_TRUE (dec->open (iv.data (), a.data (), a.size (), out.data (),
+        out.size (), back.data (), tag.data ()));
+    back.resize (p.size ());
+    EXPECT_EQ (back, p);
+    back.resize (p.size () + 1);
+    ASSERT_TRUE (dec->open (other_iv.data (), a.data (), a.size (),
+        other.data (), other.size (), back.data (), other_tag.data ()));
+    back.resize (p.size ());
+    EXPECT_EQ (back, p);
+  }
+}
+
 TEST (Gcm, any_flipped_bit_fails_authentication)
 {
   const GcmVector &v = kGcmVectors[3];
