@@ -817,16 +817,15 @@ resync (GstAdapter *adapter)
 }
 
 /* The size of the record `buf` holds if it is exactly one well-formed
- * record, else 0. */
+ * record, else 0; then `h` holds its header. */
 static gsize
-whole_record_size (GstBuffer *buf)
+whole_record_size (GstBuffer *buf, guint8 (&h)[format::kRecordHeaderSize])
 {
   const gsize size = gst_buffer_get_size (buf);
   if (size < format::kRecordOverhead)
     return 0;
-  /* The length field is bytes 4..7 of the header; reading them where they
-   * lie avoids a copy for the usual single-memory buffer. */
-  guint8 h[8];
+  /* Reading the header where it lies (one map of the first memory) is
+   * cheaper than gst_buffer_extract for the usual single-memory buffer. */
   GstMemory *mem
       = gst_buffer_n_memory (buf) > 0 ? gst_buffer_peek_memory (buf, 0) : NULL;
   GstMapInfo map;
@@ -855,7 +854,9 @@ whole_record_size (GstBuffer *buf)
  * appending more merges), so the maps fit a small array. */
 class RecordMaps {
 public:
-  RecordMaps () = default;
+  /* User-provided, so that value-initialisation (std::optional's
+   * in_place) does not zero the arrays either. */
+  RecordMaps () {}
   RecordMaps (const RecordMaps &) = delete;
   RecordMaps &operator= (const RecordMaps &) = delete;
   ~RecordMaps ()
@@ -882,8 +883,10 @@ public:
   static constexpr guint kMax = 16;
 
 private:
-  std::array<GstMemory *, kMax> mems_{};
-  std::array<GstMapInfo, kMax> infos_{};
+  /* Left uninitialised: only [0, n_) is ever read, and zeroing 16 map
+   * infos (2 KiB, twice a record) cost more than the maps themselves. */
+  std::array<GstMemory *, kMax> mems_;
+  std::array<GstMapInfo, kMax> infos_;
   guint n_ = 0;
 };
 
@@ -1182,7 +1185,8 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
 
   GstAdapter *adapter = st.adapter.get ();
   st.budget.earn (gst_buffer_get_size (in));
-  gsize whole = whole_record_size (in);
+  guint8 h[format::kRecordHeaderSize];
+  gsize whole = whole_record_size (in, h);
   if (whole > 0 && gst_adapter_available (adapter) > 0) {
     /* A packet transport with a damaged length field leaves a record
      * waiting for bytes that belong to the next packets. A buffer that is
@@ -1204,8 +1208,6 @@ generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
      * stream with several keys held costs a try per key: like a record in
      * the adapter, it is opened only if the budget can pay for them all. */
     GcmRecordOpener::Verdict v;
-    guint8 h[format::kRecordHeaderSize];
-    gst_buffer_extract (in, 0, h, sizeof (h));
     const gsize tries = st.codec.opener->candidate_keys (h);
     if (tries > 1 && !st.budget.can_open (whole * tries)) {
       gst_buffer_unref (in);
