@@ -10,8 +10,9 @@
 #       N seconds per target (default 10), J targets at once (default 2).
 #       Targets: core typefind dec-ctr-header dec-ctr-raw dec-ecb dec-cbc
 #       dec-cbc-per-buffer dec-cbc-serialize-iv dec-cbc-serialize-iv-stream
-#       dec-gcm-error dec-gcm-drop dec-gcm-file dec-gcm-file-detect
-#       (default: all).
+#       dec-gcm-error dec-gcm-drop dec-gcm-keys dec-gcm-file
+#       dec-gcm-file-detect (default: all, the directories of
+#       tests/fuzz/corpus).
 #
 # Fuzz longer (README "Fuzzing"): scripts/fuzz.sh --seconds 3600 dec-gcm-drop
 set -euo pipefail

@@ -35,13 +35,15 @@ extern "C" int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   std::vector<fuzz::Item> items = fuzz::decode (data, size);
-  fuzz::RunResult r = fuzz::run_element ("aesdec", config->decoder, items);
+  fuzz::RunResult r = fuzz::run_element (
+      "aesdec", config->decoder, items, config->later_keys);
   if (verbose) {
     size_t total = 0;
     for (const fuzz::Bytes &b : r.output)
       total += b.size ();
-    std::fprintf (stderr, "%s: %zu buffers, %zu bytes out%s\n", config->name,
-        r.output.size (), total, r.flow_error ? ", flow error" : "");
+    std::fprintf (stderr, "%s: %zu buffers, %zu bytes out%s, %zu keys set\n",
+        config->name, r.output.size (), total,
+        r.flow_error ? ", flow error" : "", r.key_changes.size ());
   }
   if (config->authenticated) {
     for (const fuzz::Bytes &b : r.output) {

@@ -7,6 +7,11 @@
 //   input  := item*
 //   item   := len:u16le bytes[len]     a buffer (len 0: an empty buffer)
 //           | 0xffff                   a flush (FLUSH_START + FLUSH_STOP)
+//           | 0xfffe                   the application sets the next key
+//                                      (key rotation: the target's
+//                                      DecoderConfig::later_keys, in turn,
+//                                      through the `key` property while
+//                                      PLAYING; nothing for targets without)
 //
 // A last item shorter than its length is cut to what is there.
 #pragma once
@@ -28,8 +33,13 @@ using Bytes = std::vector<uint8_t>;
 // decoders' deep paths are reached.
 constexpr const char *kKeyHex = "000102030405060708090a0b0c0d0e0f";
 constexpr const char *kIvHex = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+// The keys a key-rotation target's sender and receiver move to (the seeds'
+// later streams are sealed under them).
+constexpr const char *kKey2Hex = "101112131415161718191a1b1c1d1e1f";
+constexpr const char *kKey3Hex = "202122232425262728292a2b2c2d2e2f";
 constexpr uint16_t kFlushMarker = 0xffff;
-constexpr size_t kMaxItem = 0xfffe;
+constexpr uint16_t kKeyMarker = 0xfffe;
+constexpr size_t kMaxItem = 0xfffd;
 
 // The plaintext every seed encrypts pieces of. A decoder of an
 // authenticated mode may only ever output substrings of it: anything else
@@ -65,6 +75,9 @@ struct Item
 {
   bool flush = false;
   Bytes bytes;
+  bool next_key = false; // the application sets the next key here
+
+  bool is_event () const { return flush || next_key; }
 };
 
 inline std::vector<Item>
@@ -78,6 +91,8 @@ decode (const uint8_t *data, size_t size)
     Item it;
     if (len == kFlushMarker) {
       it.flush = true;
+    } else if (len == kKeyMarker) {
+      it.next_key = true;
     } else {
       size_t n = std::min<size_t> (len, size - pos);
       it.bytes.assign (data + pos, data + pos + n);
@@ -93,9 +108,10 @@ encode (const std::vector<Item> &items)
 {
   Bytes out;
   for (const Item &it : items) {
-    if (it.flush) {
-      out.push_back (0xff);
-      out.push_back (0xff);
+    if (it.is_event ()) {
+      const uint16_t m = it.flush ? kFlushMarker : kKeyMarker;
+      out.push_back (static_cast<uint8_t> (m));
+      out.push_back (static_cast<uint8_t> (m >> 8));
       continue;
     }
     // Longer buffers are split: the encoding's length is 16 bits.
@@ -216,9 +232,10 @@ private:
     for (Item &it : items) {
       if (pos + 2 > max_size)
         break;
-      if (it.flush) {
-        out[pos++] = 0xff;
-        out[pos++] = 0xff;
+      if (it.is_event ()) {
+        const uint16_t m = it.flush ? kFlushMarker : kKeyMarker;
+        out[pos++] = static_cast<uint8_t> (m);
+        out[pos++] = static_cast<uint8_t> (m >> 8);
         continue;
       }
       size_t n = std::min ({it.bytes.size (), kMaxItem, max_size - pos - 2});
@@ -237,7 +254,7 @@ private:
   {
     std::vector<Item *> data_items;
     for (Item &it : items)
-      if (!it.flush && !it.bytes.empty ())
+      if (!it.is_event () && !it.bytes.empty ())
         data_items.push_back (&it);
     return data_items.empty () ? nullptr
                                : data_items[pick (data_items.size ())];
@@ -285,17 +302,31 @@ private:
 
   // The same bytes in other buffer boundaries, as a byte-stream transport
   // (a file, TCP) delivers them: sizes from 0 (empty buffers) upwards.
+  // Flushes and key changes stay where they were in the bytes.
   void rechunk (std::vector<Item> &items)
   {
     Bytes all = concat (items);
+    std::vector<std::pair<size_t, Item>> events; // at a byte position
+    size_t at = 0;
+    for (const Item &it : items) {
+      if (it.is_event ())
+        events.emplace_back (at, it);
+      at += it.bytes.size ();
+    }
     std::vector<Item> out;
-    size_t pos = 0;
+    size_t pos = 0, next_event = 0;
     size_t style = pick (3);
-    while (pos < all.size ()) {
+    while (pos < all.size () || next_event < events.size ()) {
+      while (next_event < events.size () && events[next_event].first <= pos)
+        out.push_back (events[next_event++].second);
+      if (pos >= all.size ())
+        continue;
       size_t n = style == 0   ? pick (8)         // tiny, with empties
                  : style == 1 ? 1 + pick (64)    // small
                               : 1 + pick (2048); // packet-like
       n = std::min (n, all.size () - pos);
+      if (next_event < events.size ())
+        n = std::min (n, events[next_event].first - pos);
       Item it;
       it.bytes.assign (all.begin () + pos, all.begin () + pos + n);
       out.push_back (std::move (it));
@@ -369,10 +400,13 @@ private:
     }
   }
 
+  // An empty buffer, a flush, or the application setting the next key.
   void insert_empty_or_flush (std::vector<Item> &items)
   {
     Item it;
-    it.flush = pick (3) == 0;
+    const size_t what = pick (6);
+    it.flush = what < 2;
+    it.next_key = what == 2;
     items.insert (items.begin () + pick (items.size () + 1), it);
   }
 
@@ -381,7 +415,7 @@ private:
     if (items.size () < 2)
       return;
     size_t i = pick (items.size () - 1);
-    if (items[i].flush || items[i + 1].flush)
+    if (items[i].is_event () || items[i + 1].is_event ())
       return;
     Bytes &b = items[i].bytes;
     b.insert (b.end (), items[i + 1].bytes.begin (), items[i + 1].bytes.end ());

@@ -21,6 +21,12 @@ struct DecoderConfig
   // Authenticated: every byte out must be a substring of the known
   // plaintext, whatever was done to the input.
   bool authenticated;
+  // Key rotation (mode=gcm): at each key marker of the input the harness
+  // sets the next of these keys, in turn, through the `key` property while
+  // PLAYING, between two buffers, as an application does; on aesdec (which
+  // then holds several keys) and on aesenc making the seeds (which then
+  // starts a new stream under it). Empty: markers do nothing.
+  std::vector<const char *> later_keys = {};
 };
 
 inline const std::vector<DecoderConfig> &
@@ -63,6 +69,15 @@ decoder_configs ()
       {"dec-gcm-drop",
           {{"mode", "gcm"}, {"key", kKeyHex}, {"invalid-records", "drop"}},
           {{"mode", "gcm"}, {"key", kKeyHex}}, true},
+      // Key rotation: aesdec starts with one key and is given two more
+      // while it runs (the oldest retired beyond max-keys=2); the seeds hold
+      // streams under each, sealed by an aesenc whose key changed at the
+      // same markers, and old-key records arriving after the switch.
+      {"dec-gcm-keys",
+          {{"mode", "gcm"}, {"key", kKeyHex}, {"invalid-records", "drop"},
+              {"max-keys", "2"}},
+          {{"mode", "gcm"}, {"key", kKeyHex}}, true,
+          {kKey2Hex, kKey3Hex, kKeyHex}},
       // mode=gcm-file (Tink streaming AEAD): small segments, so that the
       // seeds hold many of them and segment boundaries fall everywhere.
       // (skip-damaged-segments has no row: an output buffer may then join

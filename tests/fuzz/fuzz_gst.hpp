@@ -38,14 +38,20 @@ struct RunResult
 {
   std::vector<Bytes> output; // the buffers the element pushed, in order
   bool flow_error = false;
+  // For each key marker that set a key: how many output buffers had been
+  // pushed by then (where the change falls in the output).
+  std::vector<size_t> key_changes;
 };
 
 // Pushes `items` through a fresh element (stream-start, a BYTES segment,
-// the buffers and flushes, EOS) and collects what comes out. Stops feeding
-// after a flow error, as a real upstream would.
+// the buffers, flushes and key changes, EOS) and collects what comes out.
+// A key marker sets the next of `later_keys` (in turn) on the running
+// element, between two pushes. Stops feeding after a flow error, as a real
+// upstream would.
 inline RunResult
-run_element (
-    const char *factory, const Props &props, const std::vector<Item> &items)
+run_element (const char *factory, const Props &props,
+    const std::vector<Item> &items,
+    const std::vector<const char *> &later_keys = {})
 {
   RunResult result;
   GstElement *e = gst_element_factory_make (factory, nullptr);
@@ -78,7 +84,16 @@ run_element (
     }
   };
 
+  size_t next_key = 0;
   for (const Item &it : items) {
+    if (it.next_key) {
+      if (!later_keys.empty ()) {
+        g_object_set (h->element, "key",
+            later_keys[next_key++ % later_keys.size ()], nullptr);
+        result.key_changes.push_back (result.output.size ());
+      }
+      continue;
+    }
     if (it.flush) {
       gst_harness_push_event (h, gst_event_new_flush_start ());
       gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));

@@ -88,6 +88,98 @@ encrypt (const fuzz::Props &props, const std::vector<size_t> &sizes)
   return r.output;
 }
 
+Item
+key_marker ()
+{
+  Item it;
+  it.next_key = true;
+  return it;
+}
+
+// aesenc over `plain` (buffers and key markers): its output with the
+// markers where aesenc's key changed, ready for the decoder (which is given
+// the same keys at the same points).
+std::vector<Item>
+encrypt_rotating (const fuzz::DecoderConfig &c, const std::vector<Item> &plain)
+{
+  fuzz::RunResult r
+      = fuzz::run_element ("aesenc", c.encoder, plain, c.later_keys);
+  if (r.flow_error || r.output.empty ()) {
+    std::fprintf (stderr, "aesenc failed\n");
+    std::exit (1);
+  }
+  std::vector<Item> items;
+  size_t change = 0;
+  for (size_t i = 0; i <= r.output.size (); i++) {
+    while (change < r.key_changes.size () && r.key_changes[change] == i) {
+      items.push_back (key_marker ());
+      change++;
+    }
+    if (i < r.output.size ())
+      items.push_back (Item{false, r.output[i]});
+  }
+  return items;
+}
+
+// Seeds for a key-rotation target: streams under each key, the decoder
+// given each new key where the sender switched.
+void
+write_rotation_seeds (const std::string &dir, const fuzz::DecoderConfig &c,
+    const std::vector<size_t> &packets, const std::vector<size_t> &mixed)
+{
+  // One switch (key 1, then key 2).
+  std::vector<Item> plain = plaintext_pieces (packets);
+  plain.push_back (key_marker ());
+  for (Item &it : plaintext_pieces (mixed))
+    plain.push_back (std::move (it));
+  std::vector<Item> once = encrypt_rotating (c, plain);
+  write_file (dir + "/seed-rotate", fuzz::encode (once));
+
+  // Old-key records still in flight after the switch: the two before the
+  // marker arrive after the first new-key record (reordering on the
+  // network; none may be lost).
+  size_t marker = 0;
+  while (!once[marker].next_key)
+    marker++;
+  std::vector<Item> late (once.begin (), once.begin () + marker - 2);
+  late.push_back (once[marker]);
+  late.push_back (once[marker + 1]);
+  late.push_back (once[marker - 2]);
+  late.push_back (once[marker - 1]);
+  late.insert (late.end (), once.begin () + marker + 2, once.end ());
+  write_file (dir + "/seed-rotate-in-flight", fuzz::encode (late));
+
+  // The same stream as a byte stream (records cut anywhere), the marker
+  // where the new key's bytes begin.
+  std::vector<Item> bytes;
+  for (size_t i = 0; i < once.size (); i++) {
+    if (once[i].next_key) {
+      bytes.push_back (once[i]);
+      continue;
+    }
+    Bytes run;
+    for (; i < once.size () && !once[i].next_key; i++)
+      run.insert (run.end (), once[i].bytes.begin (), once[i].bytes.end ());
+    i--;
+    for (Item &it : rechunk (run, 11, 97))
+      bytes.push_back (std::move (it));
+  }
+  write_file (dir + "/seed-rotate-bytestream", fuzz::encode (bytes));
+
+  // Two switches (keys 1, 2, 3): with max-keys=2 key 1 is retired at the
+  // second, so records of its stream replayed after it must be rejected.
+  std::vector<Item> twice_plain = plaintext_pieces (packets);
+  for (int k = 0; k < 2; k++) {
+    twice_plain.push_back (key_marker ());
+    for (Item &it : plaintext_pieces (packets))
+      twice_plain.push_back (std::move (it));
+  }
+  std::vector<Item> twice = encrypt_rotating (c, twice_plain);
+  twice.push_back (twice[0]); // a record of the retired key's stream
+  twice.push_back (twice[1]);
+  write_file (dir + "/seed-rotate-twice", fuzz::encode (twice));
+}
+
 Bytes
 prefixed (uint8_t selector, const Bytes &b)
 {
@@ -129,6 +221,8 @@ main (int argc, char **argv)
       write_file (dir + "/seed-restart", fuzz::encode (two));
       gcm_stream = concat (a);
     }
+    if (!c.later_keys.empty ())
+      write_rotation_seeds (dir, c, packets, mixed);
     if (std::string (c.name) == "dec-ctr-header")
       ctr_stream = concat (a);
     if (std::string (c.name) == "dec-gcm-file")
