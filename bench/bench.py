@@ -5,8 +5,11 @@ process of its own), for every mode and buffer size, in one run.
 
 Prints a Markdown table and writes OUT/results.json, OUT/results.md and
 OUT/throughput.png (gnuplot). Every figure is the median of --repeats runs,
-each in its own process (for its peak RSS). Absolute numbers depend on the
-machine; compare the ratios, which come from the same run.
+each in its own process (for its peak RSS). The ratios (% raw, element %
+raw, x identity, ns beyond AES) are medians of ratios taken within one set
+of back-to-back runs (identity, raw, pipeline), so that a burst of load on a
+shared machine hits both sides of a ratio alike. Absolute numbers depend on
+the machine; compare the ratios, which come from the same run.
 
 Usage: bench/run.sh [--repeats N] [--quick] [--out DIR]
 """
@@ -89,6 +92,22 @@ def median_of(exe, args, env, repeats):
     return statistics.median(t for t, _ in runs), max(r for _, r in runs)
 
 
+def paired(exe, env, repeats, *argsets):
+    """Runs the commands one after the other, `repeats` times, so that a
+    burst of load on a shared machine hits a whole set alike; ratios are then
+    taken within a set and their median reported. Returns, per command, the
+    list of (seconds, peak RSS KiB)."""
+    runs = [[] for _ in argsets]
+    for _ in range(repeats):
+        for i, a in enumerate(argsets):
+            runs[i].append(measure(exe, a, env))
+    return runs
+
+
+def med(values):
+    return statistics.median(list(values))
+
+
 def mbps(nbytes, seconds):
     return nbytes / seconds / 1e6
 
@@ -136,12 +155,14 @@ def main():
     for size in (sizes if "throughput" in sections else []):
         total = total_bytes(size, args.quick)
         n = str(size), str(total)
-        t_id, rss_id = median_of(exe, ["pipe", "identity", *n], ours_env, rep)
+        identity = ["pipe", "identity", *n]
+        t_id, rss_id = median_of(exe, identity, ours_env, rep)
         theirs = None
         if have_theirs:
             t, rss = median_of(exe, ["pipe", f"aesenc cipher=aes-128-cbc key={KEY} iv={IV} "
                                      "per-buffer-padding=false", *n], theirs_env, rep)
             theirs = {"mbps": mbps(total, t), "rss_kib": rss}
+        buffers = total // size // 16 * 16
         for mode in modes:
             if mode == "gcm" and size not in GCM_SIZES:
                 continue
@@ -152,23 +173,37 @@ def main():
             row = {"mode": mode, "size": size, "bytes": total,
                    "identity_mbps": mbps(total, t_id), "identity_rss_kib": rss_id,
                    "theirs_cbc_enc": theirs}
+            raw_enc = None
             for direction in ("enc", "dec"):
-                t_raw, _ = median_of(exe, ["raw", raw_mode, direction, "128", *n], ours_env, rep)
-                if raw_mode == "gcm" and direction == "dec":
-                    t_raw += row["enc"]["raw_seconds"]
-                t, rss = median_of(exe, ["pipe", element(mode, direction == "enc"), *n],
-                                   ours_env, rep)
+                # identity, raw and the pipeline in turn, each repeat: the
+                # ratios below are medians of ratios within one set.
+                ids, raws, pipes = paired(
+                    exe, ours_env, rep, identity,
+                    ["raw", raw_mode, direction, "128", *n],
+                    ["pipe", element(mode, direction == "enc"), *n])
+                i_t = [t for t, _ in ids]
+                r_t = [t for t, _ in raws]
+                p_t = [t for t, _ in pipes]
+                if direction == "enc":
+                    raw_enc = r_t
+                elif raw_mode == "gcm":
+                    # The round trip against raw seal + open.
+                    r_t = [a + b for a, b in zip(r_t, raw_enc)]
+                t_raw, t = med(r_t), med(p_t)
                 row[direction] = {
                     "raw_seconds": t_raw,
                     "raw_mbps": mbps(total, t_raw), "mbps": mbps(total, t),
-                    "ratio_raw": t_raw / t,
+                    "ratio_raw": med(r / p for r, p in zip(r_t, p_t)),
                     # The element's own cost: the pipeline minus the
                     # identity pipeline's, against raw EVP.
-                    "element_ratio_raw": t_raw / max(t - t_id, 1e-9),
-                    "time_vs_identity": t / t_id, "rss_kib": rss,
+                    "element_ratio_raw": med(r / max(p - i, 1e-9)
+                                             for r, p, i in zip(r_t, p_t, i_t)),
+                    "time_vs_identity": med(p / i for p, i in zip(p_t, i_t)),
+                    "rss_kib": max(r for _, r in pipes),
                     # What the element costs per buffer beyond AES itself:
                     # (pipeline - identity - raw) / buffers, in ns.
-                    "ns_beyond_aes": (t - t_id - t_raw) / (total // size // 16 * 16) * 1e9}
+                    "ns_beyond_aes": med((p - i - r) / buffers * 1e9
+                                         for r, p, i in zip(r_t, p_t, i_t))}
             results["rows"].append(row)
             print(format_row(row), flush=True)
 
@@ -297,7 +332,8 @@ def markdown(res):
              f"command: `{res['command']}`.", "",
              "Throughput in MB/s (10^6 bytes/s) of the process's CPU time (all threads; "
              "on a quiet machine it equals wall time, on a shared one it is far less "
-             "disturbed). *raw*: OpenSSL EVP alone, one context, "
+             "disturbed). Ratios are medians of the ratios within sets of back-to-back "
+             "runs (identity, raw, pipeline). *raw*: OpenSSL EVP alone, one context, "
              "in place (the ceiling). *% raw*: pipeline throughput / raw. *element % raw*: "
              "raw time / (pipeline time - identity pipeline time), i.e. what our element "
              "itself costs compared with AES alone. *x identity*: pipeline time / "
