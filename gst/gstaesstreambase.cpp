@@ -30,6 +30,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -144,6 +145,19 @@ struct Impl
   std::vector<SecureBytes> pending_keys;
   std::string pending_error;
   std::atomic<bool> key_pending{false};
+
+  /* The transform had nothing to output for its input (a block or segment
+   * not complete yet): not a loss, so the next output is not DISCONT. */
+  bool nothing_yet = false;
+  /* Output units still to send for the last input (gcm-file segments),
+   * handed out by generate_output after the one transform returned. */
+  std::deque<GstBuffer *> pending_units;
+  void drop_pending_units ()
+  {
+    for (GstBuffer *b : pending_units)
+      gst_buffer_unref (b);
+    pending_units.clear ();
+  }
 
   void drop_pending_key ()
   {
@@ -828,10 +842,61 @@ gst_aes_stream_base_submit_input_buffer (
   return parent_submit_input_buffer (trans, is_discont, input);
 }
 
+/* GstBaseTransform's generate_output, kept to forward to. */
+static GstFlowReturn (*parent_generate_output) (
+    GstBaseTransform *trans, GstBuffer **outbuf);
+
+/* The base class calls this until it gives no buffer: first the output of
+ * the input (the default), then the units the transform queued after it.
+ * An input that gave nothing yet is reported as "no buffer" rather than
+ * GST_BASE_TRANSFORM_FLOW_DROPPED, which would make the base class mark
+ * the next output DISCONT (a demuxer then drops what it has gathered). */
+static GstFlowReturn
+gst_aes_stream_base_generate_output (
+    GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  Impl *impl = get_impl (reinterpret_cast<GstAesStreamBase *> (trans));
+  if (G_UNLIKELY (!impl->pending_units.empty ())) {
+    *outbuf = impl->pending_units.front ();
+    impl->pending_units.pop_front ();
+    return GST_FLOW_OK;
+  }
+  GstFlowReturn ret = parent_generate_output (trans, outbuf);
+  if (G_UNLIKELY (
+          ret == GST_BASE_TRANSFORM_FLOW_DROPPED && impl->nothing_yet)) {
+    impl->nothing_yet = false;
+    if (*outbuf != NULL)
+      gst_buffer_unref (*outbuf);
+    *outbuf = NULL;
+    return GST_FLOW_OK;
+  }
+  return ret;
+}
+
+GstFlowReturn
+gst_aes_stream_base_nothing_yet (GstAesStreamBase *self)
+{
+  get_impl (self)->nothing_yet = true;
+  return GST_BASE_TRANSFORM_FLOW_DROPPED;
+}
+
+void
+gst_aes_stream_base_queue_unit (GstAesStreamBase *self, GstBuffer *unit)
+{
+  get_impl (self)->pending_units.push_back (unit);
+}
+
+void
+gst_aes_stream_base_drop_pending_units (GstAesStreamBase *self)
+{
+  get_impl (self)->drop_pending_units ();
+}
+
 static gboolean
 gst_aes_stream_base_stop (GstBaseTransform *trans)
 {
   GstAesStreamBase *self = GST_AES_STREAM_BASE (trans);
+  get_impl (self)->drop_pending_units ();
   /* The element drops its codec: the EVP contexts cleanse their key
    * schedules, key copies are SecureBytes. Nothing of the stream is left. */
   GST_AES_STREAM_BASE_GET_CLASS (self)->stop_stream (self);
@@ -847,9 +912,6 @@ gst_aes_stream_base_stop (GstBaseTransform *trans)
 /* ---------------------------------------------------------------------- */
 /* Buffers (helpers for the elements' streaming thread) */
 
-/* A buffer of `size` bytes for output: from the pool downstream proposed
- * when it has one with buffers large enough, else from the negotiated
- * allocator. */
 /* Large outputs (64 KiB and more: file modes) without a downstream pool
  * come from a pool of our own. A fresh allocation per buffer makes malloc
  * give the memory back to the system and take it again (its trim
@@ -889,6 +951,9 @@ own_pool_fits (Impl::Allocation &a, gsize size)
   return true;
 }
 
+/* A buffer of `size` bytes for output: from the pool downstream proposed
+ * when it has one with buffers large enough, else (large outputs) from our
+ * own pool, else from the negotiated allocator. */
 static GstBuffer *
 allocate_output (GstBaseTransform *trans, gsize size)
 {
@@ -1008,7 +1073,10 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
 {
   const bool in_place = inbuf == outbuf;
   gsize in_size = 0;
-  if (!in_place && codec.holds_input ()) {
+  /* Held by reference only when the buffer belongs to no pool: a pooled
+   * buffer kept until the next one arrives could be the one the source
+   * needs to produce it (a pool of one deadlocks). Then the codec copies. */
+  if (!in_place && codec.holds_input () && inbuf->pool == NULL) {
     aesstream::Problem p = process_held (codec, inbuf, outbuf, r);
     if (!p.ok ())
       return p;
@@ -1177,6 +1245,9 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);
+  parent_generate_output = trans_class->generate_output;
+  trans_class->generate_output
+      = GST_DEBUG_FUNCPTR (gst_aes_stream_base_generate_output);
   parent_submit_input_buffer = trans_class->submit_input_buffer;
   trans_class->submit_input_buffer
       = GST_DEBUG_FUNCPTR (gst_aes_stream_base_submit_input_buffer);

@@ -415,7 +415,10 @@ handle_caps (GstAesStreamDec *self, GstCaps *caps)
       gst_caps_unref (out);
     return TRUE;
   }
-  return gst_pad_push_event (trans->srcpad, gst_event_new_caps (out));
+  const gboolean ok
+      = gst_pad_push_event (trans->srcpad, gst_event_new_caps (out));
+  gst_caps_unref (out); /* the event holds its own reference */
+  return ok;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -551,14 +554,17 @@ gst_aes_stream_dec_stop_stream (GstAesStreamBase *base)
 
 /* mode=gcm-file with skip-damaged-segments: each segment the codec skipped
  * is counted and posted as a warning (what failed, how many so far). */
-static void
+static bool
 post_skipped_segments (GstAesStreamDec *self, StreamCodec &codec)
 {
+  bool any = false;
   for (const Problem &w : codec.take_warnings ()) {
+    any = true;
     self->impl->counters.segments_skipped++;
     GST_ELEMENT_WARNING (
         self, STREAM, DECRYPT, ("%s", w.message.c_str ()), (NULL));
   }
+  return any;
 }
 
 static GstFlowReturn
@@ -660,8 +666,10 @@ gst_aes_stream_dec_transform (
   const gsize in_size = gst_buffer_get_size (inbuf);
   StreamCodec::Output r;
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  /* A skipped (damaged) segment is a gap in the output: DISCONT. */
+  bool gap = false;
   if (G_UNLIKELY (st.codec.stream->mode () == aesstream::Mode::kGcmFile))
-    post_skipped_segments (GST_AES_STREAM_DEC (trans), codec);
+    gap = post_skipped_segments (GST_AES_STREAM_DEC (trans), codec);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
     add_compat_hint (st, &p);
@@ -703,7 +711,11 @@ gst_aes_stream_dec_transform (
    * buffer per input buffer, empty or not: so does the compat way. */
   if (r.size == 0 && (!codec.one_output_per_input () || r.offset > 0)
       && !st.compat)
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    return G_UNLIKELY (gap)
+               ? GST_BASE_TRANSFORM_FLOW_DROPPED
+               : gst_aes_stream_base_nothing_yet (GST_AES_STREAM_BASE (trans));
+  if (G_UNLIKELY (gap))
+    GST_BUFFER_FLAG_SET (outbuf, GST_BUFFER_FLAG_DISCONT);
   return GST_FLOW_OK;
 }
 

@@ -196,6 +196,7 @@ relabel_output_caps (GstAesStreamEnc *self, aesstream::Mode mode)
   GST_INFO_OBJECT (
       self, "mode resolved after negotiation: %" GST_PTR_FORMAT, caps);
   gst_pad_push_event (srcpad, gst_event_new_caps (caps));
+  gst_caps_unref (caps); /* the event holds its own reference */
 }
 
 static gboolean
@@ -360,41 +361,24 @@ seal_record (
 
 /* gcm-file: an output that holds several segments (an input larger than a
  * segment) goes out as one buffer per segment, so that a segment, not the
- * input's size, bounds what a receiver waits for. The leading segments are
- * pushed here as sub-buffers (no copy); `outbuf` keeps the last one. The
- * prefix, when due, goes in front of the first. */
-static GstFlowReturn
-push_leading_units (GstAesStreamEnc *self, GstBuffer *outbuf,
-    const std::vector<size_t> &units, ByteView *prefix)
+ * input's size, bounds what a receiver waits for. `outbuf` keeps the first
+ * segment (the base class sends it, with the input's timestamps and a
+ * pending DISCONT); the others are sub-buffers of it (no copy), queued for
+ * the base class's next generate_output calls. */
+static void
+split_units (
+    GstAesStreamEnc *self, GstBuffer *outbuf, const std::vector<size_t> &units)
 {
-  GstPad *src = GST_BASE_TRANSFORM_SRC_PAD (self);
-  gsize offset = 0;
-  for (size_t i = 0; i + 1 < units.size (); i++) {
-    GstBuffer *sub = gst_buffer_copy_region (outbuf,
-        (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS
-                             | GST_BUFFER_COPY_MEMORY),
+  gsize offset = units[0];
+  for (size_t i = 1; i < units.size (); i++) {
+    GstBuffer *unit = gst_buffer_copy_region (outbuf,
+        (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY),
         offset, units[i]);
-    if (i > 0)
-      GST_BUFFER_FLAG_UNSET (sub, GST_BUFFER_FLAG_DISCONT);
-    if (!prefix->empty ()) {
-      gst_buffer_prepend_memory (sub, wrap_copy (prefix->data, prefix->size));
-      *prefix = ByteView ();
-    }
+    GST_BUFFER_FLAG_UNSET (unit, GST_BUFFER_FLAG_DISCONT);
+    gst_aes_stream_base_queue_unit (GST_AES_STREAM_BASE (self), unit);
     offset += units[i];
-    GstFlowReturn ret = gst_pad_push (src, sub);
-    if (ret != GST_FLOW_OK)
-      return ret;
   }
-  /* The last segment: no timestamps of its own (they belong to the first
-   * byte of the input, which went out above). */
-  gst_buffer_resize (outbuf, offset, units.back ());
-  GST_BUFFER_FLAG_UNSET (outbuf, GST_BUFFER_FLAG_DISCONT);
-  GST_BUFFER_PTS (outbuf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DTS (outbuf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION (outbuf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_OFFSET (outbuf) = GST_BUFFER_OFFSET_NONE;
-  GST_BUFFER_OFFSET_END (outbuf) = GST_BUFFER_OFFSET_NONE;
-  return GST_FLOW_OK;
+  gst_buffer_resize (outbuf, 0, units[0]);
 }
 
 static GstFlowReturn
@@ -427,11 +411,8 @@ gst_aes_stream_enc_transform (
       = codec.take_prefix (G_UNLIKELY (st.compat) ? r.size + 1 : r.size);
   if (codec.holds_input ()) {
     const std::vector<size_t> units = codec.output_units ();
-    if (units.size () > 1) {
-      GstFlowReturn ret = push_leading_units (self, outbuf, units, &prefix);
-      if (ret != GST_FLOW_OK)
-        return ret;
-    }
+    if (units.size () > 1)
+      split_units (self, outbuf, units);
   }
   if (G_UNLIKELY (!prefix.empty ())) {
     gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
@@ -441,7 +422,7 @@ gst_aes_stream_enc_transform (
    * modes may have nothing to say yet. gst-plugins-bad's elements output
    * one buffer per input buffer, empty or not: so does the compat way. */
   if (r.size == 0 && !codec.one_output_per_input () && !st.compat)
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    return gst_aes_stream_base_nothing_yet (GST_AES_STREAM_BASE (self));
   return GST_FLOW_OK;
 }
 
@@ -517,9 +498,11 @@ gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
       /* A source without caps (filesrc, fdsrc) still gets its output
        * labelled as ciphertext, before the segment as the event order
        * requires. */
-      if (!gst_pad_has_current_caps (trans->srcpad))
-        gst_pad_push_event (
-            trans->srcpad, gst_event_new_caps (encrypted_caps (self)));
+      if (!gst_pad_has_current_caps (trans->srcpad)) {
+        GstCaps *caps = encrypted_caps (self);
+        gst_pad_push_event (trans->srcpad, gst_event_new_caps (caps));
+        gst_caps_unref (caps); /* the event holds its own reference */
+      }
       /* A muxer going back to patch what it wrote: encrypt at that offset
        * and move the segment past our header (or refuse, in modes that
        * cannot). Before the stream is configured only the opening segment
@@ -543,6 +526,7 @@ gst_aes_stream_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
       }
       break;
     case GST_EVENT_FLUSH_STOP: {
+      gst_aes_stream_base_drop_pending_units (GST_AES_STREAM_BASE (self));
       Problem p = restart (st);
       if (!p.ok ()) {
         GST_AES_STREAM_POST_PROBLEM (self, p);

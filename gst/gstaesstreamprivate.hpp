@@ -140,6 +140,16 @@ aesstream::Problem gst_aes_stream_base_process (aesstream::StreamCodec &codec,
 
 /* Pushes bytes owed at end of stream (a last block, a header, a final
  * record) as a buffer of their own. */
+/* For a transform that has nothing to output for this input yet (not a
+ * loss): returns GST_BASE_TRANSFORM_FLOW_DROPPED, which the base's
+ * generate_output turns into "no buffer" so the next output is not marked
+ * DISCONT. */
+GstFlowReturn gst_aes_stream_base_nothing_yet (GstAesStreamBase *self);
+/* A further output unit of the current input (takes the reference): sent
+ * after the buffer transform returns, in order. */
+void gst_aes_stream_base_queue_unit (GstAesStreamBase *self, GstBuffer *unit);
+/* At a flush: units not sent yet belong to the old stream. */
+void gst_aes_stream_base_drop_pending_units (GstAesStreamBase *self);
 void gst_aes_stream_base_push_bytes (GstAesStreamBase *self, const guint8 *data,
     gsize size, GstBufferFlags flags);
 

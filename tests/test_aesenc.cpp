@@ -278,6 +278,70 @@ TEST (Allocation, large_outputs_reuse_memory_without_a_downstream_pool)
   EXPECT_GE (reused, 2u);
 }
 
+// An input of several segments goes out as one buffer per segment; only
+// the first carries the input's DISCONT, and an input that completes no
+// segment (nothing to say yet, not a loss) does not make the next output
+// DISCONT either (a demuxer drops what it has gathered on DISCONT).
+TEST (GcmFile, one_buffer_per_segment_and_discont_only_where_the_input_had_it)
+{
+  Harness h ("aesenc",
+      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
+  GstBuffer *in = new_buffer (random_bytes (4 * 4080 + 100, 1));
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  std::vector<gsize> sizes;
+  std::vector<bool> discont;
+  auto pull = [&] () {
+    while (GstBuffer *b = gst_harness_try_pull (h.h)) {
+      sizes.push_back (gst_buffer_get_size (b));
+      discont.push_back (GST_BUFFER_IS_DISCONT (b));
+      gst_buffer_unref (b);
+    }
+  };
+  pull ();
+  // P (32) and Tink's header (24) in front of segment 0 (4096 - 24 bytes).
+  ASSERT_EQ (sizes, (std::vector<gsize>{32 + 4096, 4096, 4096, 4096}));
+  EXPECT_EQ (discont, (std::vector<bool>{true, false, false, false}));
+  ASSERT_EQ (h.push (random_bytes (100, 2)), GST_FLOW_OK); // completes none
+  pull ();
+  EXPECT_EQ (sizes.size (), 4u);
+  ASSERT_EQ (h.push (random_bytes (4000, 3)), GST_FLOW_OK);
+  pull ();
+  ASSERT_EQ (sizes.size (), 5u);
+  EXPECT_EQ (sizes[4], 4096u);
+  EXPECT_FALSE (discont[4]);
+}
+
+// A buffer from upstream's pool is never held until the next one arrives
+// (a pool of one would deadlock: the source could not make the next one).
+TEST (GcmFile, pooled_input_buffers_are_released_at_once)
+{
+  Harness h ("aesenc",
+      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
+  GstBufferPool *pool = gst_buffer_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, NULL, 1000, 0, 1);
+  ASSERT_TRUE (gst_buffer_pool_set_config (pool, config));
+  ASSERT_TRUE (gst_buffer_pool_set_active (pool, TRUE));
+  GstBufferPoolAcquireParams dontwait
+      = {GST_FORMAT_UNDEFINED, 0, 0, GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT};
+  const Bytes plain = random_bytes (20000, 4);
+  for (size_t at = 0; at < plain.size (); at += 1000) {
+    GstBuffer *b = nullptr;
+    ASSERT_EQ (
+        gst_buffer_pool_acquire_buffer (pool, &b, &dontwait), GST_FLOW_OK)
+        << "the previous pool buffer is still held (input byte " << at << ")";
+    gst_buffer_fill (b, 0, plain.data () + at, 1000);
+    ASSERT_EQ (gst_harness_push (h.h, b), GST_FLOW_OK);
+  }
+  ASSERT_TRUE (h.eos ());
+  EXPECT_EQ (h.error (), "");
+  const Bytes ct = h.pull_all ();
+  EXPECT_GT (ct.size (), plain.size ());
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+}
+
 TEST (Ecb, pads_only_at_eos)
 {
   Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
