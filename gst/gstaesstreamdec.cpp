@@ -172,6 +172,13 @@ struct DecImpl
   aesstream::DecoderRandomAccess random_access;
   /* GstBaseTransform's src pad activation, which ours wraps. */
   GstPadActivateModeFunction base_src_activate_mode = NULL;
+  /* GstBaseTransform's sink pad chain function, which ours wraps. */
+  GstPadChainFunction base_chain = NULL;
+  /* Downstream answered EOS to an output (it has all it wants: a demuxer
+   * at the stop of its segment): the stream was not read to its end, so
+   * the EOS that follows is not checked for a missing end (streaming
+   * thread; reset by a flush or a new segment). */
+  bool downstream_done = false;
   /* Pull mode was refused at activation (the stream cannot be positioned);
    * until the element stops, SCHEDULING offers push only. */
   std::atomic<bool> pull_refused{false};
@@ -1610,7 +1617,13 @@ gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
     }
     case GST_EVENT_EOS:
       /* An empty stream needs its settings here (a missing key is
-       * reported). */
+       * reported). After downstream said it wants no more, the stream was
+       * not read to its end: a missing end is not a truncation then (all
+       * output so far was authenticated). */
+      if (G_UNLIKELY (self->impl->downstream_done)) {
+        GST_DEBUG_OBJECT (self, "downstream wanted no more: end not checked");
+        break;
+      }
       if (!gst_aes_stream_base_ensure_configured (GST_AES_STREAM_BASE (self))
           || !drain (self, st)) {
         gst_event_unref (event);
@@ -1618,6 +1631,7 @@ gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
       }
       break;
     case GST_EVENT_FLUSH_STOP: {
+      self->impl->downstream_done = false;
       Problem p = restart (st);
       if (!p.ok ()) {
         GST_AES_STREAM_POST_PROBLEM (self, p);
@@ -1627,6 +1641,7 @@ gst_aes_stream_dec_sink_event (GstBaseTransform *trans, GstEvent *event)
       break;
     }
     case GST_EVENT_SEGMENT:
+      self->impl->downstream_done = false;
       /* A byte segment after a seek: restart the codec at the plaintext
        * target and tell downstream where the output starts. (Before the
        * stream is configured only the opening segment comes.) */
@@ -1843,6 +1858,17 @@ gst_aes_stream_dec_before_transform (GstBaseTransform *trans, GstBuffer *buffer)
 
 /* ---------------------------------------------------------------------- */
 
+/* Notes when downstream answers EOS (see DecImpl::downstream_done). */
+static GstFlowReturn
+gst_aes_stream_dec_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  DecImpl *impl = reinterpret_cast<GstAesStreamDec *> (parent)->impl;
+  GstFlowReturn ret = impl->base_chain (pad, parent, buffer);
+  if (G_UNLIKELY (ret == GST_FLOW_EOS))
+    impl->downstream_done = true;
+  return ret;
+}
+
 static void
 gst_aes_stream_dec_init (GstAesStreamDec *self)
 {
@@ -1862,6 +1888,9 @@ gst_aes_stream_dec_init (GstAesStreamDec *self)
    * base class's (pull on the src pad pulls on the sink pad and starts). */
   gst_pad_set_getrange_function (
       trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_getrange));
+  self->impl->base_chain = GST_PAD_CHAINFUNC (trans->sinkpad);
+  gst_pad_set_chain_function (
+      trans->sinkpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_chain));
   self->impl->base_src_activate_mode = GST_PAD_ACTIVATEMODEFUNC (trans->srcpad);
   gst_pad_set_activatemode_function (
       trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_src_activate_mode));

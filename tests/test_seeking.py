@@ -334,5 +334,22 @@ class SegmentsLargerThanReads(unittest.TestCase):
                     p.pause()
                     self.assertEqual(len(p.play_to_eos()), 150)
 
+    def test_downstream_stopping_early_is_not_a_truncation(self):
+        # A demuxer at the stop of its segment answers EOS to aesdec's
+        # output; the queue upstream then sends EOS down in the middle of a
+        # segment. Nothing was cut: no "stream ends inside segment" error.
+        # (A file that is cut still is one: test_gcmfile_elements.)
+        import os
+        from mediatest import run
+        f = fixtures()
+        plain = MEDIA["mkv"](f)
+        enc = f._make(os.path.basename(plain) + ".gcm-file-16k.aes",
+                      f"filesrc location={plain} ! aesenc {CONFIGS['gcm-file']} "
+                      "segment-size=16384 ! filesink location={out}")
+        error, _ = run(f"filesrc location={enc} blocksize=1000 ! queue ! "
+                       f"aesdec {CONFIGS['gcm-file']} ! identity eos-after=3 ! fakesink",
+                       expect_error=True)
+        self.assertIsNone(error)
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
