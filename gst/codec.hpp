@@ -136,7 +136,11 @@ public:
   // The self-contained units the last process() wrote, in order (gcm-file
   // encoders: whole segments), so that an element can send one per buffer
   // (what a segment costs in latency, and no more). Empty: not divided.
-  virtual std::vector<size_t> output_units () const { return {}; }
+  virtual const std::vector<size_t> &output_units () const
+  {
+    static const std::vector<size_t> none;
+    return none;
+  }
 
   // End of stream: writes what is still owed (a padded last block) to `out`
   // (room for kMaxFinishOutput bytes), or reports what is missing (a

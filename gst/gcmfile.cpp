@@ -1045,7 +1045,7 @@ public:
     units_.clear ();
     return enc_->update (in, n, out, &r->size, &owner, &units_);
   }
-  std::vector<size_t> output_units () const override { return units_; }
+  const std::vector<size_t> &output_units () const override { return units_; }
   size_t max_finish_output () const override
   {
     return enc_->finish_output_size ();

@@ -201,9 +201,6 @@ public:
   // update()/finish() from writing it.
   const std::vector<uint8_t> &header () const { return header_; }
   void header_sent () { header_pending_ = false; }
-  // Plaintext bytes held back (at most one segment).
-  size_t carried () const { return carry_.size (); }
-  uint64_t next_segment () const { return segment_; }
 
 private:
   TinkEncoder () = default;
@@ -242,7 +239,6 @@ public:
   Problem finish (uint8_t *out, size_t *written);
 
   bool header_done () const { return cipher_ != nullptr; }
-  bool finished () const { return state_ == State::kDone; }
   // Random access: the next input is the ciphertext starting at the
   // returned offset (relative to the Tink header); output starts at
   // plaintext offset x. An x at a segment boundary maps to the end of the
@@ -252,7 +248,6 @@ public:
   // then drops input up to x's segment itself.
   uint64_t seek (uint64_t x);
   uint64_t segments_skipped () const { return skipped_; }
-  uint64_t next_segment () const { return segment_; }
   std::vector<Problem> take_warnings ();
 
 private:

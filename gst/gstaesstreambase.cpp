@@ -1036,33 +1036,23 @@ namespace {
  * by reference instead of copying them. */
 struct HeldInput
 {
-  GstBuffer *buffer = nullptr;
-  GstMapInfo info = GST_MAP_INFO_INIT;
+  explicit HeldInput (GstBuffer *buf)
+      : buffer (gst_buffer_ref (buf)), map (buffer, GST_MAP_READ)
+  {}
   ~HeldInput ()
   {
-    if (buffer != nullptr) {
-      gst_buffer_unmap (buffer, &info);
-      gst_buffer_unref (buffer);
-    }
+    map.unmap (); /* before the buffer's last reference may go */
+    gst_buffer_unref (buffer);
   }
+  GstBuffer *buffer;
+  GstAesStreamBufferMap map;
 };
 
 aesstream::Problem
-process_held (aesstream::StreamCodec &codec, GstBuffer *inbuf,
-    GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
+map_failed ()
 {
-  auto held = std::make_shared<HeldInput> ();
-  if (!gst_buffer_map (inbuf, &held->info, GST_MAP_READ))
-    return aesstream::Problem::make (
-        aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
-  held->buffer = gst_buffer_ref (inbuf);
-  GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
-  if (!out.ok ())
-    return aesstream::Problem::make (
-        aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
-  const guint8 *data = held->info.data;
-  const gsize size = held->info.size;
-  return codec.process_owned (data, size, std::move (held), out.data (), r);
+  return aesstream::Problem::make (
+      aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
 }
 
 } // namespace
@@ -1073,31 +1063,32 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
 {
   const bool in_place = inbuf == outbuf;
   gsize in_size = 0;
+  aesstream::Problem p;
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
    * needs to produce it (a pool of one deadlocks). Then the codec copies. */
   if (!in_place && codec.holds_input () && inbuf->pool == NULL) {
-    aesstream::Problem p = process_held (codec, inbuf, outbuf, r);
-    if (!p.ok ())
-      return p;
-    gst_buffer_resize (outbuf, r->offset, r->size);
-    return p;
-  }
-  {
+    auto held = std::make_shared<HeldInput> (inbuf);
+    GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+    if (!held->map.ok () || !out.ok ())
+      return map_failed ();
+    const guint8 *data = held->map.data ();
+    in_size = held->map.size ();
+    p = codec.process_owned (data, in_size, std::move (held), out.data (), r);
+  } else {
     GstAesStreamBufferMap in (
         inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
     std::optional<GstAesStreamBufferMap> out;
     if (!in_place)
       out.emplace (outbuf, GST_MAP_WRITE);
     if (!in.ok () || (out && !out->ok ()))
-      return aesstream::Problem::make (
-          aesstream::Problem::Kind::kLibrary, "Could not map a buffer");
+      return map_failed ();
     in_size = in.size ();
-    aesstream::Problem p = codec.process (
+    p = codec.process (
         in.data (), in.size (), in_place ? in.data () : out->data (), r);
-    if (!p.ok ())
-      return p;
   }
+  if (!p.ok ())
+    return p;
   /* Keep exactly what the codec wrote (it may have consumed a header or
    * dropped leading bytes: the output then starts at r->offset). */
   if (!in_place || r->offset > 0 || r->size != in_size)
@@ -1176,10 +1167,6 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
   gobject_class->get_property = gst_aes_stream_base_get_property;
   gobject_class->finalize = gst_aes_stream_base_finalize;
 
-  const GParamFlags rw_ready
-      = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                      | GST_PARAM_MUTABLE_READY);
-
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "Cipher mode: ctr (streaming), gcm-file (authenticated, seekable "
@@ -1191,7 +1178,8 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           "gcm-file and gcm streams, and finds the key by id; set "
           "mode=gcm-file to accept nothing unauthenticated). Reads back as "
           "the mode that runs",
-          GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE, rw_ready));
+          GST_TYPE_AES_STREAM_MODE, DEFAULT_MODE,
+          GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (gobject_class, PROP_KEY,
       g_param_spec_string ("key", "Key",
           "AES key as 32, 48 or 64 hex digits (AES-128/192/256). "
@@ -1221,27 +1209,28 @@ gst_aes_stream_base_class_init (GstAesStreamBaseClass *klass)
           "counter block of raw CTR without header, identical to openssl "
           "enc (unset: a random IV per start, in a stream header); never "
           "reuse a key+iv pair for different data",
-          NULL, rw_ready));
+          NULL, GST_AES_STREAM_PARAM_RW_READY));
 
   g_object_class_install_property (gobject_class, PROP_CIPHER,
       g_param_spec_enum ("cipher", "Cipher",
           "gst-plugins-bad compatibility: setting it selects CBC with this "
           "key size (the key must match); without mode it also gives the "
           "key size when iv, serialize-iv or per-buffer-padding chose CBC",
-          GST_TYPE_AES_STREAM_CIPHER, DEFAULT_CIPHER, rw_ready));
+          GST_TYPE_AES_STREAM_CIPHER, DEFAULT_CIPHER,
+          GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (gobject_class, PROP_SERIALIZE_IV,
       g_param_spec_boolean ("serialize-iv", "Serialize IV",
           "CBC (setting it without mode selects CBC, as in gst-plugins-bad): "
           "aesenc writes the iv in front of the first output buffer; aesdec "
           "reads the IV from the first 16 bytes of the stream",
-          DEFAULT_SERIALIZE_IV, rw_ready));
+          DEFAULT_SERIALIZE_IV, GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (gobject_class, PROP_PER_BUFFER_PADDING,
       g_param_spec_boolean ("per-buffer-padding", "Per-buffer padding",
           "CBC (setting it without mode selects CBC, as in gst-plugins-bad): "
           "true pads every buffer with PKCS#7 (the CBC chain "
           "continues; buffer boundaries must be kept); false pads once at "
           "the end, like openssl enc. Ignored by other modes",
-          DEFAULT_PER_BUFFER_PADDING, rw_ready));
+          DEFAULT_PER_BUFFER_PADDING, GST_AES_STREAM_PARAM_RW_READY));
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_aes_stream_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_aes_stream_base_stop);

@@ -1914,8 +1914,7 @@ install_properties (GObjectClass *klass)
           "(failed authentication, malformed, truncated, replayed, or "
           "missing): auto = error for files, drop for live input",
           GST_TYPE_AES_STREAM_INVALID_RECORDS, DEFAULT_INVALID_RECORDS,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (klass, PROP_MAX_KEYS,
       g_param_spec_uint ("max-keys", "Max keys",
           "mode=gcm: how many keys aesdec holds (key rotation): the key set "
@@ -1924,15 +1923,13 @@ install_properties (GObjectClass *klass)
           "accepted). A stream not seen before is tried under each. 1 = a "
           "new key replaces the old one at once",
           1, (guint)GcmRecordOpener::kMaxKeys, DEFAULT_MAX_KEYS,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (klass, PROP_STREAMS,
       g_param_spec_enum ("streams", "Streams",
           "mode=gcm: which authentic streams are output when several arrive "
           "(two senders on one port, a restarted sender)",
           GST_TYPE_AES_STREAM_STREAMS, DEFAULT_STREAMS,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          GST_AES_STREAM_PARAM_RW_READY));
   const struct
   {
     guint id;
@@ -1964,9 +1961,7 @@ install_properties (GObjectClass *klass)
           "segments that fail authentication (and a missing end) with a "
           "warning each, instead of stopping with an error. Only "
           "authenticated segments are ever output either way",
-          FALSE,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          FALSE, GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (klass, PROP_REQUIRE_AUTHENTICATION,
       g_param_spec_boolean ("require-authentication", "Require authentication",
           "Output only authenticated plaintext: refuse every stream and mode "
@@ -1975,9 +1970,7 @@ install_properties (GObjectClass *klass)
           "detection trusts the stream's first bytes, and a gcm-file "
           "preamble rewritten into a CTR header would otherwise decrypt as "
           "CTR, without error",
-          FALSE,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          FALSE, GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (klass, PROP_SEGMENTS_SKIPPED,
       g_param_spec_uint64 ("segments-skipped", "Segments skipped",
           "mode=gcm-file with skip-damaged-segments: segments skipped (and "

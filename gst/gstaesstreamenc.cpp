@@ -409,11 +409,9 @@ gst_aes_stream_enc_transform (
    * "due now"). */
   ByteView prefix
       = codec.take_prefix (G_UNLIKELY (st.compat) ? r.size + 1 : r.size);
-  if (codec.holds_input ()) {
-    const std::vector<size_t> units = codec.output_units ();
-    if (units.size () > 1)
-      split_units (self, outbuf, units);
-  }
+  const std::vector<size_t> &units = codec.output_units ();
+  if (G_UNLIKELY (units.size () > 1))
+    split_units (self, outbuf, units);
   if (G_UNLIKELY (!prefix.empty ())) {
     gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
     return GST_FLOW_OK;
@@ -659,27 +657,23 @@ gst_aes_stream_enc_class_init (GstAesStreamEncClass *klass)
           "holds up to one segment. At least 41 (57 with AES-256 keys), at "
           "most 64 MiB",
           format::kGcmFileMinSegmentSize, format::kGcmFileMaxSegmentSize,
-          format::kGcmFileDefaultSegmentSize,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                        | GST_PARAM_MUTABLE_READY)));
+          format::kGcmFileDefaultSegmentSize, GST_AES_STREAM_PARAM_RW_READY));
 
-  const GParamFlags rw_ready
-      = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-                      | GST_PARAM_MUTABLE_READY);
   g_object_class_install_property (gobject_class, PROP_ROTATE_AFTER_RECORDS,
       g_param_spec_uint64 ("rotate-after-records", "Rotate after records",
           "mode=gcm: after this many records under one key, post an "
           "element message '" ROTATE_MESSAGE "' (once per key) so that the "
           "application sets a new key (key rotation, allowed while "
           "playing). 0 = never",
-          0, G_MAXUINT64, DEFAULT_ROTATE_AFTER_RECORDS, rw_ready));
+          0, G_MAXUINT64, DEFAULT_ROTATE_AFTER_RECORDS,
+          GST_AES_STREAM_PARAM_RW_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_RECORDS_PER_KEY,
       g_param_spec_uint64 ("max-records-per-key", "Max records per key",
           "mode=gcm: hard limit: aesenc refuses (error) to seal more records "
           "than this under one key. At most, and by default, 2^48 - 1, what "
           "the format allows in one stream; it can only be lowered",
           1, DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_MAX_RECORDS_PER_KEY,
-          rw_ready));
+          GST_AES_STREAM_PARAM_RW_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -86,6 +86,10 @@ bool gst_aes_stream_snapshot_can_seek (GstAesStreamSnapshot snap);
 /* Maps a buffer for the codec and unmaps it when it goes out of scope. A
  * buffer of one memory (the usual case) is mapped through that memory,
  * which skips gst_buffer_map's bookkeeping on the hot path. */
+/* The flags of a property that may change until the element is READY. */
+constexpr GParamFlags GST_AES_STREAM_PARAM_RW_READY = static_cast<GParamFlags> (
+    G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
 class GstAesStreamBufferMap {
 public:
   GstAesStreamBufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
