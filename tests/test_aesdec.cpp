@@ -189,12 +189,8 @@ TEST (Gcm, byte_streams_are_reframed_for_any_chunking)
 {
   auto chunks = some_chunks (30, 3);
   auto records = gcm_records (chunks);
-  Bytes stream;
-  for (auto &r : records)
-    stream.insert (stream.end (), r.begin (), r.end ());
-  Bytes expected;
-  for (auto &c : chunks)
-    expected.insert (expected.end (), c.begin (), c.end ());
+  const Bytes stream = joined (records);
+  const Bytes expected = joined (chunks);
   for (unsigned seed = 0; seed < 20; seed++) {
     EXPECT_EQ (
         run_chunked ("aesdec",
@@ -400,12 +396,8 @@ TEST (Gcm, records_across_buffers_of_several_memories_open_without_merging)
 {
   auto chunks = some_chunks (6, 22);
   auto rec = gcm_records (chunks);
-  Bytes stream;
-  for (auto &r : rec)
-    stream.insert (stream.end (), r.begin (), r.end ());
-  Bytes expected;
-  for (auto &c : chunks)
-    expected.insert (expected.end (), c.begin (), c.end ());
+  const Bytes stream = joined (rec);
+  const Bytes expected = joined (chunks);
   std::mt19937 rng (22);
   for (int round = 0; round < 20; round++) {
     Harness h ("aesdec",
@@ -478,9 +470,7 @@ TEST (Gcm, garbage_and_damaged_streams_never_crash_and_never_output)
   // Random bytes, and real records with random damage, in random
   // chunkings: nothing unauthenticated comes out, whatever the framing.
   auto rec = gcm_records (some_chunks (20, 11));
-  Bytes stream;
-  for (auto &r : rec)
-    stream.insert (stream.end (), r.begin (), r.end ());
+  const Bytes stream = joined (rec);
   std::mt19937 rng (12);
   for (unsigned round = 0; round < 40; round++) {
     Bytes input = round % 2 ? random_bytes (5000, round) : stream;

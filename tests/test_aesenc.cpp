@@ -323,8 +323,8 @@ TEST (GcmFile, pooled_input_buffers_are_released_at_once)
   gst_buffer_pool_config_set_params (config, NULL, 1000, 0, 1);
   ASSERT_TRUE (gst_buffer_pool_set_config (pool, config));
   ASSERT_TRUE (gst_buffer_pool_set_active (pool, TRUE));
-  GstBufferPoolAcquireParams dontwait
-      = {GST_FORMAT_UNDEFINED, 0, 0, GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT};
+  GstBufferPoolAcquireParams dontwait = {};
+  dontwait.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
   const Bytes plain = random_bytes (20000, 4);
   for (size_t at = 0; at < plain.size (); at += 1000) {
     GstBuffer *b = nullptr;

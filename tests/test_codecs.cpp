@@ -75,6 +75,19 @@ config (Mode mode, bool encrypt, const SecureBytes &key, const char *iv)
   return c;
 }
 
+// `plain` sealed as one record (header, ciphertext, tag) into *rec.
+bool
+seal_record (GcmRecordSealer &sealer, const Bytes &plain, Bytes *rec)
+{
+  const size_t n = plain.size ();
+  rec->resize (n + format::kRecordOverhead);
+  uint8_t *r = rec->data ();
+  return sealer
+      .seal (plain.data (), n, r, r + format::kRecordHeaderSize,
+          r + format::kRecordHeaderSize + n)
+      .ok ();
+}
+
 // Feeds `in` to the codec in random chunks (up to max_chunk, some empty),
 // in place when the codec allows it, then finishes; returns the output,
 // prefix included.
@@ -523,12 +536,8 @@ TEST (Codecs, gcm_records_seal_open_and_refuse_replays_and_tampering)
   std::vector<Bytes> records;
   for (size_t n : {0, 1, 100, 5000}) {
     Bytes plain = random_bytes (n, unsigned (n));
-    Bytes rec (n + format::kRecordOverhead);
-    ASSERT_TRUE (enc.sealer
-                     ->seal (plain.data (), n, rec.data (),
-                         rec.data () + format::kRecordHeaderSize,
-                         rec.data () + format::kRecordHeaderSize + n)
-                     .ok ());
+    Bytes rec;
+    ASSERT_TRUE (seal_record (*enc.sealer, plain, &rec));
     Bytes out (n + 1);
     auto v = dec.opener->open (rec.data (), rec.size (), out.data ());
     EXPECT_EQ (v.kind, GcmRecordOpener::Verdict::Kind::kAccepted) << v.why;
@@ -542,11 +551,9 @@ TEST (Codecs, gcm_records_seal_open_and_refuse_replays_and_tampering)
   Bytes bad = records[3];
   bad[bad.size () - 1] ^= 1;
   // (a fresh record number, so the replay window does not answer first)
-  Bytes fresh (100 + format::kRecordOverhead);
-  ASSERT_TRUE (enc.sealer
-                   ->seal (scratch.data (), 100, fresh.data (),
-                       fresh.data () + 24, fresh.data () + 124)
-                   .ok ());
+  Bytes fresh;
+  ASSERT_TRUE (seal_record (
+      *enc.sealer, Bytes (scratch.begin (), scratch.begin () + 100), &fresh));
   fresh[50] ^= 1;
   auto rejected
       = dec.opener->open (fresh.data (), fresh.size (), scratch.data ());
@@ -569,12 +576,8 @@ TEST (Codecs, gcm_record_opens_the_same_from_pieces_and_wipes_them_on_failure)
   const size_t n = 1400;
   Bytes plain = random_bytes (n, 77);
   for (int round = 0; round < 2; round++) { // accepted, then tampered
-    Bytes rec (n + format::kRecordOverhead);
-    ASSERT_TRUE (enc.sealer
-                     ->seal (plain.data (), n, rec.data (),
-                         rec.data () + format::kRecordHeaderSize,
-                         rec.data () + format::kRecordHeaderSize + n)
-                     .ok ());
+    Bytes rec;
+    ASSERT_TRUE (seal_record (*enc.sealer, plain, &rec));
     if (round == 1)
       rec[format::kRecordHeaderSize + 900] ^= 4;
     // Two payload pieces, one in place, one into another buffer.
@@ -595,12 +598,8 @@ TEST (Codecs, gcm_record_opens_the_same_from_pieces_and_wipes_them_on_failure)
     }
   }
   // Pieces that do not add up to the header's length are refused.
-  Bytes rec (n + format::kRecordOverhead);
-  ASSERT_TRUE (enc.sealer
-                   ->seal (plain.data (), n, rec.data (),
-                       rec.data () + format::kRecordHeaderSize,
-                       rec.data () + format::kRecordHeaderSize + n)
-                   .ok ());
+  Bytes rec;
+  ASSERT_TRUE (seal_record (*enc.sealer, plain, &rec));
   uint8_t *ct = rec.data () + format::kRecordHeaderSize;
   const Gcm::Piece short_piece{ct, ct, n - 1};
   auto v = dec.opener->open (rec.data (), &short_piece, 1, ct + n);
@@ -626,13 +625,8 @@ struct Sender
       EXPECT_TRUE (sealer->seal_final (fin.data ()).ok ());
       return fin;
     }
-    Bytes plain (16, fill);
-    Bytes rec (16 + format::kRecordOverhead);
-    EXPECT_TRUE (sealer
-                     ->seal (plain.data (), 16, rec.data (),
-                         rec.data () + format::kRecordHeaderSize,
-                         rec.data () + format::kRecordHeaderSize + 16)
-                     .ok ());
+    Bytes rec;
+    EXPECT_TRUE (seal_record (*sealer, Bytes (16, fill), &rec));
     return rec;
   }
 };
@@ -975,11 +969,8 @@ TEST (Codecs, gcm_opener_tries_keys_in_place_without_losing_the_record)
   o->add_key (b_key); // tried first
   Sender a (a_key);
   Bytes plain = random_bytes (100, 5);
-  Bytes rec (100 + format::kRecordOverhead);
-  ASSERT_TRUE (a.sealer
-                   ->seal (plain.data (), 100, rec.data (), rec.data () + 24,
-                       rec.data () + 124)
-                   .ok ());
+  Bytes rec;
+  ASSERT_TRUE (seal_record (*a.sealer, plain, &rec));
   auto v = o->open (rec.data (), rec.size (), rec.data () + 24, 0);
   ASSERT_EQ (v.kind, Kind::kAccepted) << v.why;
   EXPECT_EQ (v.failed_attempts, 1u);

@@ -27,3 +27,13 @@ random_bytes (size_t n, unsigned seed)
     x = static_cast<uint8_t> (rng ());
   return b;
 }
+
+// The parts one after the other, as one byte string.
+inline Bytes
+joined (const std::vector<Bytes> &parts)
+{
+  Bytes out;
+  for (const Bytes &p : parts)
+    out.insert (out.end (), p.begin (), p.end ());
+  return out;
+}
