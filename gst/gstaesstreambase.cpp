@@ -1063,7 +1063,6 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
 {
   const bool in_place = inbuf == outbuf;
   gsize in_size = 0;
-  aesstream::Problem p;
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
    * needs to produce it (a pool of one deadlocks). Then the codec copies. */
@@ -1074,7 +1073,10 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
       return map_failed ();
     const guint8 *data = held->map.data ();
     in_size = held->map.size ();
-    p = codec.process_owned (data, in_size, std::move (held), out.data (), r);
+    aesstream::Problem p
+        = codec.process_owned (data, in_size, std::move (held), out.data (), r);
+    if (!p.ok ())
+      return p;
   } else {
     GstAesStreamBufferMap in (
         inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
@@ -1084,11 +1086,11 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
     if (!in.ok () || (out && !out->ok ()))
       return map_failed ();
     in_size = in.size ();
-    p = codec.process (
+    aesstream::Problem p = codec.process (
         in.data (), in.size (), in_place ? in.data () : out->data (), r);
+    if (!p.ok ())
+      return p;
   }
-  if (!p.ok ())
-    return p;
   /* Keep exactly what the codec wrote (it may have consumed a header or
    * dropped leading bytes: the output then starts at r->offset). */
   if (!in_place || r->offset > 0 || r->size != in_size)
