@@ -144,11 +144,12 @@ SegmentCipher::set_nonce (uint64_t i, bool last)
 namespace {
 
 // Pieces of text in, the same pieces out, one after the other from `out`:
-// what Gcm's piece-wise seal and open take. At most 3 pieces (held copy,
-// held reference, the input's part); the tag is not among them.
+// what Gcm's piece-wise seal and open take. At most kMaxSegmentPieces
+// (held copy, held references, the input's part); the tag is not among
+// them.
 size_t
 to_gcm_pieces (const ByteView *in, size_t count, uint8_t *out,
-    std::array<Gcm::Piece, 3> *pieces)
+    std::array<Gcm::Piece, kMaxSegmentPieces> *pieces)
 {
   size_t k = 0, at = 0;
   for (size_t i = 0; i < count && k < pieces->size (); i++) {
@@ -163,17 +164,18 @@ to_gcm_pieces (const ByteView *in, size_t count, uint8_t *out,
 } // namespace
 
 bool
-SegmentCipher::seal (
-    uint64_t i, bool last, const ByteView *pieces, size_t count, uint8_t *out)
+SegmentCipher::seal (uint64_t i, bool last, const ByteView *pieces,
+    size_t count, uint8_t *out, uint8_t *tag)
 {
-  std::array<Gcm::Piece, 3> p;
+  std::array<Gcm::Piece, kMaxSegmentPieces> p;
   size_t total = 0;
   for (size_t k = 0; k < count; k++)
     total += pieces[k].size;
   if (count > p.size () || !set_nonce (i, last))
     return false;
   const size_t n = to_gcm_pieces (pieces, count, out, &p);
-  return gcm_->seal (nonce_.data (), nullptr, 0, p.data (), n, out + total);
+  return gcm_->seal (nonce_.data (), nullptr, 0, p.data (), n,
+      tag != nullptr ? tag : out + total);
 }
 
 bool
@@ -183,13 +185,13 @@ SegmentCipher::open (
   size_t total = 0;
   for (size_t k = 0; k < count; k++)
     total += pieces[k].size;
-  if (total < kTagSize || count > 3 || !set_nonce (i, last))
+  if (total < kTagSize || count > kMaxSegmentPieces || !set_nonce (i, last))
     return false;
   // The tag is the last 16 bytes of the pieces, wherever the cuts fall;
   // the body is what comes before it.
   const size_t body = total - kTagSize;
   uint8_t tag[kTagSize];
-  std::array<ByteView, 3> text{};
+  std::array<ByteView, kMaxSegmentPieces> text{};
   size_t at = 0;
   for (size_t k = 0; k < count; k++) {
     const ByteView &v = pieces[k];
@@ -199,7 +201,7 @@ SegmentCipher::open (
     text[k] = ByteView{v.data, at >= body ? 0 : std::min (v.size, body - at)};
     at += v.size;
   }
-  std::array<Gcm::Piece, 3> p;
+  std::array<Gcm::Piece, kMaxSegmentPieces> p;
   const size_t n = to_gcm_pieces (text.data (), count, out, &p);
   if (gcm_->open (nonce_.data (), nullptr, 0, p.data (), n, tag))
     return true;
@@ -217,16 +219,16 @@ HeldBytes::append (const uint8_t *p, size_t n, const InputOwner *owner)
 {
   if (n == 0)
     return;
-  if (ref_.size > 0) {
-    // A newer piece comes: copy the held one, so that only one of the
-    // caller's buffers is ever pinned.
-    std::memcpy (own_.data () + own_len_, ref_.data, ref_.size);
-    own_len_ += ref_.size;
-    ref_ = ByteView ();
-    ref_owner_.reset ();
-  }
-  if (owner != nullptr && *owner) {
-    ref_ = ByteView{p, n};
+  const bool by_ref = owner != nullptr && *owner;
+  // Pieces of an older input are copied when a newer one comes (or when
+  // no more references fit), so that only one of the caller's inputs is
+  // ever pinned; copied bytes stay in order in front of the references.
+  if (ref_count_ > 0
+      && (!by_ref || *owner != ref_owner_ || ref_count_ == kMaxRefs))
+    copy_refs ();
+  size_ += n;
+  if (by_ref) {
+    refs_[ref_count_++] = ByteView{p, n};
     ref_owner_ = *owner;
     return;
   }
@@ -234,14 +236,26 @@ HeldBytes::append (const uint8_t *p, size_t n, const InputOwner *owner)
   own_len_ += n;
 }
 
+void
+HeldBytes::copy_refs ()
+{
+  for (size_t i = 0; i < ref_count_; i++) {
+    std::memcpy (own_.data () + own_len_, refs_[i].data, refs_[i].size);
+    own_len_ += refs_[i].size;
+    refs_[i] = ByteView ();
+  }
+  ref_count_ = 0;
+  ref_owner_.reset ();
+}
+
 size_t
-HeldBytes::pieces (ByteView out[2]) const
+HeldBytes::pieces (ByteView *out) const
 {
   size_t k = 0;
   if (own_len_ > 0)
     out[k++] = ByteView{own_.data (), own_len_};
-  if (ref_.size > 0)
-    out[k++] = ref_;
+  for (size_t i = 0; i < ref_count_; i++)
+    out[k++] = refs_[i];
   return k;
 }
 
@@ -251,7 +265,9 @@ HeldBytes::clear ()
   if (own_len_ > 0)
     OPENSSL_cleanse (own_.data (), own_len_);
   own_len_ = 0;
-  ref_ = ByteView ();
+  size_ = 0;
+  refs_.fill (ByteView ());
+  ref_count_ = 0;
   ref_owner_.reset ();
 }
 
@@ -325,16 +341,17 @@ TinkEncoder::finish_output_size () const
 }
 
 Problem
-TinkEncoder::seal (const uint8_t *in, size_t n, bool last, uint8_t *out)
+TinkEncoder::seal (
+    const uint8_t *in, size_t n, bool last, uint8_t *out, uint8_t *tag)
 {
   if (segment_ >= kMaxSegments)
     return Problem::make (Problem::Kind::kLimit,
         "stream too long: Tink's segment numbers (32 bits) are used up; "
         "restart the stream or use a larger segment-size");
-  ByteView pieces[3];
+  ByteView pieces[kMaxSegmentPieces];
   size_t count = carry_.pieces (pieces);
   pieces[count++] = ByteView{in, n};
-  if (!cipher_->seal (segment_, last, pieces, count, out))
+  if (!cipher_->seal (segment_, last, pieces, count, out, tag))
     return Problem::make (Problem::Kind::kLibrary, "AES-GCM sealing failed");
   carry_.clear ();
   segment_++;
@@ -344,6 +361,34 @@ TinkEncoder::seal (const uint8_t *in, size_t n, bool last, uint8_t *out)
 Problem
 TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
     const InputOwner *owner, std::vector<size_t> *units)
+{
+  return update_impl (in, nullptr, n, out, written, owner, units, nullptr);
+}
+
+Problem
+TinkEncoder::update_in_place (uint8_t *in, size_t n, uint8_t *out,
+    size_t *written, const InputOwner *owner, std::vector<size_t> *units,
+    std::vector<SealedInPlace> *sealed)
+{
+  return update_impl (in, in, n, out, written, owner, units, sealed);
+}
+
+size_t
+TinkEncoder::update_output_size_in_place (size_t n) const
+{
+  // The header, and the one segment that can be begun in earlier input: it
+  // is sealed as soon as this input shows it is not the last.
+  size_t out = header_pending_ && n > 0 ? header_.size () : 0;
+  const size_t have = carry_.size ();
+  if (have > 0 && have + n > params_.layout.segment_plaintext (segment_))
+    out += params_.layout.segment_plaintext (segment_) + kTagSize;
+  return out;
+}
+
+Problem
+TinkEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
+    uint8_t *out, size_t *written, const InputOwner *owner,
+    std::vector<size_t> *units, std::vector<SealedInPlace> *sealed)
 {
   *written = 0;
   if (finished_)
@@ -358,6 +403,7 @@ TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
   const Layout &l = params_.layout;
   const size_t first = units != nullptr ? units->size () : 0;
   const size_t header = w;
+  const uint8_t *const start = in;
   while (n > 0) {
     const size_t cap = l.segment_plaintext (segment_);
     const size_t have = carry_.size ();
@@ -370,12 +416,24 @@ TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
     // The segment completes and more follows: it is not the last one. Seal
     // what was held and the input's part where they lie.
     const size_t take = cap - have;
-    Problem p = seal (in, take, false, out + w);
-    if (!p.ok ())
-      return p;
-    w += cap + kTagSize;
-    if (units != nullptr)
-      units->push_back (cap + kTagSize);
+    if (writable != nullptr && have == 0) {
+      // Wholly in the writable input: its ciphertext replaces it.
+      SealedInPlace s;
+      s.offset = static_cast<size_t> (in - start);
+      s.size = cap;
+      uint8_t *at = writable + s.offset;
+      Problem p = seal (at, take, false, at, s.tag.data ());
+      if (!p.ok ())
+        return p;
+      sealed->push_back (s);
+    } else {
+      Problem p = seal (in, take, false, out + w);
+      if (!p.ok ())
+        return p;
+      w += cap + kTagSize;
+      if (units != nullptr)
+        units->push_back (cap + kTagSize);
+    }
     in += take;
     n -= take;
   }
@@ -479,7 +537,7 @@ TinkDecoder::open_segment (const uint8_t *in, size_t n_in, bool short_final,
     uint8_t *out, size_t *written)
 {
   const Layout &l = params_.layout;
-  ByteView pieces[3];
+  ByteView pieces[kMaxSegmentPieces];
   size_t count = carry_.pieces (pieces);
   pieces[count++] = ByteView{in, n_in};
   const size_t n = carry_.size () + n_in;
@@ -831,6 +889,29 @@ Problem
 FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
     const InputOwner *owner, std::vector<size_t> *units)
 {
+  return update_impl (in, nullptr, n, out, written, owner, units, nullptr);
+}
+
+Problem
+FileEncoder::update_in_place (uint8_t *in, size_t n, uint8_t *out,
+    size_t *written, const InputOwner *owner, std::vector<size_t> *units,
+    std::vector<SealedInPlace> *sealed)
+{
+  return update_impl (in, in, n, out, written, owner, units, sealed);
+}
+
+size_t
+FileEncoder::update_output_size_in_place (size_t n) const
+{
+  return (preamble_pending_ && n > 0 ? kPreambleSize : 0)
+         + tink_->update_output_size_in_place (n);
+}
+
+Problem
+FileEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
+    uint8_t *out, size_t *written, const InputOwner *owner,
+    std::vector<size_t> *units, std::vector<SealedInPlace> *sealed)
+{
   *written = 0;
   size_t w = 0;
   if (preamble_pending_ && n > 0) {
@@ -841,7 +922,10 @@ FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
   }
   size_t t = 0;
   const size_t first = units != nullptr ? units->size () : 0;
-  Problem problem = tink_->update (in, n, out + w, &t, owner, units);
+  Problem problem = writable != nullptr
+                        ? tink_->update_in_place (
+                            writable, n, out + w, &t, owner, units, sealed)
+                        : tink_->update (in, n, out + w, &t, owner, units);
   add_to_first_unit (units, first, w);
   *written = w + t;
   return problem;
@@ -1043,7 +1127,35 @@ public:
   {
     *r = Output ();
     units_.clear ();
+    sealed_.clear ();
     return enc_->update (in, n, out, &r->size, &owner, &units_);
+  }
+  bool seals_in_place () const override { return true; }
+  size_t max_output_in_place (size_t n) const override
+  {
+    return enc_->update_output_size_in_place (n);
+  }
+  Problem process_in_place (uint8_t *in, size_t n, const InputOwner &owner,
+      uint8_t *out, Output *r) override
+  {
+    *r = Output ();
+    units_.clear ();
+    sealed_.clear ();
+    // P || H go in front of segment 0, which may be sealed in place here:
+    // the element puts them there (take_prefix), not into `out`.
+    if (n > 0 && !prefix_due_) {
+      std::vector<uint8_t> p = enc_->take_prefix ();
+      if (!p.empty ()) {
+        prefix_ = std::move (p);
+        prefix_due_ = true;
+      }
+    }
+    return enc_->update_in_place (
+        in, n, out, &r->size, &owner, &units_, &sealed_);
+  }
+  const std::vector<SealedInPlace> &in_place_units () const override
+  {
+    return sealed_;
   }
   const std::vector<size_t> &output_units () const override { return units_; }
   size_t max_finish_output () const override
@@ -1056,6 +1168,10 @@ public:
   }
   ByteView take_prefix (size_t) override
   {
+    if (prefix_due_) {
+      prefix_due_ = false;
+      return ByteView{prefix_.data (), prefix_.size ()};
+    }
     std::vector<uint8_t> p = enc_->take_prefix ();
     if (p.empty ())
       return ByteView ();
@@ -1065,6 +1181,7 @@ public:
   Problem restart () override
   {
     // A new stream: a new Salt (so a new DerivedKey) and NoncePrefix.
+    prefix_due_ = false;
     Problem p;
     enc_ = FileEncoder::create (key_, segment_size_, &p);
     return p;
@@ -1103,7 +1220,9 @@ private:
   uint32_t segment_size_;
   std::unique_ptr<FileEncoder> enc_;
   std::vector<uint8_t> prefix_;
+  bool prefix_due_ = false;   // prefix_ taken for process_in_place(), not sent
   std::vector<size_t> units_; // segments written by the last process()
+  std::vector<SealedInPlace> sealed_; // and sealed in its input
 };
 
 class DecoderCodec : public StreamCodec {

@@ -128,10 +128,11 @@ class SegmentCipher {
 public:
   static std::unique_ptr<SegmentCipher> create (const SecureBytes &derived_key,
       const uint8_t *nonce_prefix, bool encrypt, Problem *problem);
-  // Plaintext pieces in order; `out` receives their ciphertext, then the
-  // 16-byte tag. `out` may equal the only piece (in place).
+  // Plaintext pieces in order; `out` receives their ciphertext, and `tag`
+  // the 16-byte tag (null: right after the ciphertext). `out` may equal
+  // the only piece (in place).
   bool seal (uint64_t i, bool last, const ByteView *pieces, size_t count,
-      uint8_t *out);
+      uint8_t *out, uint8_t *tag = nullptr);
   // Ciphertext and tag in pieces (16 bytes or more in all); writes the
   // plaintext to `out`. On failure `out` is wiped (it held unauthenticated
   // bytes).
@@ -146,34 +147,46 @@ private:
 };
 
 // The bytes of the segment being gathered (plaintext when encrypting,
-// ciphertext when decrypting). The newest input piece is held by reference
-// when its owner is given, so that a segment cut between two buffers is
-// not copied; an older piece is copied into our own storage when a newer
-// one comes, so that at most one of the caller's buffers is pinned (a
-// source with a small buffer pool never starves) and memory stays one
-// segment. Copies are wiped when dropped.
+// ciphertext when decrypting). The newest input's pieces (up to kMaxRefs of
+// them: the memories of one buffer, given with the same owner) are held by
+// reference when their owner is given, so that a segment cut between two
+// buffers or memories is not copied; older pieces are copied into our own
+// storage when a newer input comes, so that at most one of the caller's
+// buffers is pinned (a source with a small buffer pool never starves) and
+// memory stays one segment. Copies are wiped when dropped.
 class HeldBytes {
 public:
+  static constexpr size_t kMaxRefs = 2;
+  // What pieces() gives at most.
+  static constexpr size_t kMaxPieces = 1 + kMaxRefs;
+
   HeldBytes () = default;
   ~HeldBytes () { clear (); }
   void set_capacity (size_t n) { own_.resize (n); }
   HeldBytes (const HeldBytes &) = delete;
   HeldBytes &operator= (const HeldBytes &) = delete;
 
-  size_t size () const { return own_len_ + ref_.size; }
+  size_t size () const { return size_; }
   // Adds n bytes (size () + n <= capacity); `owner`, when not null, keeps
   // `p` valid and lets it be held by reference.
   void append (const uint8_t *p, size_t n, const InputOwner *owner);
-  // The held bytes as up to two pieces in order; returns how many.
-  size_t pieces (ByteView out[2]) const;
+  // The held bytes as up to kMaxPieces pieces in order; returns how many.
+  size_t pieces (ByteView *out) const;
   void clear ();
 
 private:
   std::vector<uint8_t> own_;
   size_t own_len_ = 0;
-  ByteView ref_;
+  std::array<ByteView, kMaxRefs> refs_{};
+  size_t ref_count_ = 0;
+  size_t size_ = 0;
   InputOwner ref_owner_;
+
+  void copy_refs ();
 };
+
+// Pieces a segment may lie in: what HeldBytes holds, and the input's part.
+constexpr size_t kMaxSegmentPieces = HeldBytes::kMaxPieces + 1;
 
 // Encrypts a byte stream into a Tink ciphertext, whatever the input chunking.
 // A full segment is sealed only once the next byte has arrived (only then is
@@ -196,6 +209,17 @@ public:
   // `units`, when not null, receives the size of each segment written.
   Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
       const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
+  // update() over a writable input: a segment that lies wholly in `in` is
+  // sealed where it lies (its ciphertext replaces its plaintext, its tag
+  // goes to `sealed`), and only a segment begun in earlier input (and the
+  // header) is written to `out`, which has room for
+  // update_output_size_in_place(n) bytes. Segments in `out` come before
+  // those in `sealed`.
+  Problem update_in_place (uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner, std::vector<size_t> *units,
+      std::vector<SealedInPlace> *sealed);
+  // Exactly what update_in_place() writes to `out` for `n` more bytes.
+  size_t update_output_size_in_place (size_t n) const;
   Problem finish (uint8_t *out, size_t *written);
   // The header, for a caller that sends it itself; header_sent() then keeps
   // update()/finish() from writing it.
@@ -212,8 +236,14 @@ private:
   HeldBytes carry_; // plaintext of the segment being filled
   uint64_t segment_ = 0;
 
-  // Seals the carried bytes and `n` more of `in` as the next segment.
-  Problem seal (const uint8_t *in, size_t n, bool last, uint8_t *out);
+  // Seals the carried bytes and `n` more of `in` as the next segment (tag:
+  // as SegmentCipher::seal).
+  Problem seal (const uint8_t *in, size_t n, bool last, uint8_t *out,
+      uint8_t *tag = nullptr);
+  // update() and update_in_place(): `writable` is `in` or null.
+  Problem update_impl (const uint8_t *in, uint8_t *writable, size_t n,
+      uint8_t *out, size_t *written, const InputOwner *owner,
+      std::vector<size_t> *units, std::vector<SealedInPlace> *sealed);
 };
 
 // Decrypts a Tink ciphertext, whatever the input chunking, and outputs only
@@ -314,6 +344,11 @@ public:
   // `owner`, `units`: as TinkEncoder::update.
   Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
       const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
+  // As TinkEncoder::update_in_place (P, when due, goes to `out`).
+  Problem update_in_place (uint8_t *in, size_t n, uint8_t *out, size_t *written,
+      const InputOwner *owner, std::vector<size_t> *units,
+      std::vector<SealedInPlace> *sealed);
+  size_t update_output_size_in_place (size_t n) const;
   Problem finish (uint8_t *out, size_t *written);
   // P || H, for a caller that sends them itself (once); update()/finish()
   // then write segments only. Empty once sent.
@@ -325,6 +360,9 @@ public:
 
 private:
   FileEncoder () = default;
+  Problem update_impl (const uint8_t *in, uint8_t *writable, size_t n,
+      uint8_t *out, size_t *written, const InputOwner *owner,
+      std::vector<size_t> *units, std::vector<SealedInPlace> *sealed);
   Preamble preamble_;
   bool preamble_pending_ = true;
   std::unique_ptr<TinkEncoder> tink_;

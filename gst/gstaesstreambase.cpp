@@ -868,6 +868,13 @@ gst_aes_stream_base_generate_output (
     if (*outbuf != NULL)
       gst_buffer_unref (*outbuf);
     *outbuf = NULL;
+    /* The transform may have queued its units without an output of its
+     * own (gcm-file sealing in place): the first goes now, else the base
+     * class would take "no buffer" for the end of this input's outputs. */
+    if (!impl->pending_units.empty ()) {
+      *outbuf = impl->pending_units.front ();
+      impl->pending_units.pop_front ();
+    }
     return GST_FLOW_OK;
   }
   return ret;
@@ -1036,8 +1043,8 @@ namespace {
  * by reference instead of copying them. */
 struct HeldInput
 {
-  explicit HeldInput (GstBuffer *buf)
-      : buffer (gst_buffer_ref (buf)), map (buffer, GST_MAP_READ)
+  HeldInput (GstBuffer *buf, GstMapFlags flags)
+      : buffer (gst_buffer_ref (buf)), map (buffer, flags)
   {}
   ~HeldInput ()
   {
@@ -1046,6 +1053,39 @@ struct HeldInput
   }
   GstBuffer *buffer;
   GstAesStreamBufferMap map;
+};
+
+/* Every memory of an input buffer, each mapped for reading as it lies, as
+ * long as a codec holds part of one. One owner for all of them: the codec
+ * may hold pieces of several memories of one buffer by reference. */
+struct HeldMemories
+{
+  explicit HeldMemories (GstBuffer *buf)
+  {
+    const guint n = gst_buffer_n_memory (buf);
+    maps.reserve (n);
+    for (guint i = 0; i < n; i++) {
+      GstMemory *mem = gst_memory_ref (gst_buffer_peek_memory (buf, i));
+      GstMapInfo info;
+      if (!gst_memory_map (mem, &info, GST_MAP_READ)) {
+        gst_memory_unref (mem);
+        ok = false;
+        return;
+      }
+      maps.emplace_back (mem, info);
+    }
+  }
+  ~HeldMemories ()
+  {
+    for (auto &m : maps) {
+      gst_memory_unmap (m.first, &m.second);
+      gst_memory_unref (m.first);
+    }
+  }
+  HeldMemories (const HeldMemories &) = delete;
+  HeldMemories &operator= (const HeldMemories &) = delete;
+  std::vector<std::pair<GstMemory *, GstMapInfo>> maps;
+  bool ok = true;
 };
 
 aesstream::Problem
@@ -1057,6 +1097,44 @@ map_failed ()
 
 } // namespace
 
+/* A decoder that holds input by reference, given a buffer of several
+ * memories (aesenc's segments sealed in place: ciphertext, then tag): each
+ * memory is fed as it lies, where mapping the buffer would merge them into
+ * a new allocation (a copy of every segment). The codec's output for the
+ * pieces is contiguous (decoders of this kind never skip output). */
+static aesstream::Problem
+process_memories (aesstream::StreamCodec &codec, GstBuffer *inbuf,
+    GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
+{
+  GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+  auto held = std::make_shared<HeldMemories> (inbuf);
+  if (!out.ok () || !held->ok)
+    return map_failed ();
+  gsize written = 0;
+  *r = aesstream::StreamCodec::Output ();
+  for (const auto &m : held->maps) {
+    const GstMapInfo &info = m.second;
+    if (info.size == 0)
+      continue;
+    if (written + codec.max_output (info.size) > out.size ())
+      return aesstream::Problem::make (aesstream::Problem::Kind::kLibrary,
+          "internal error: a decoder's output outgrew its buffer");
+    aesstream::StreamCodec::Output piece;
+    aesstream::Problem p = codec.process_owned (
+        info.data, info.size, held, out.data () + written, &piece);
+    if (!p.ok ())
+      return p;
+    if (piece.offset != 0)
+      return aesstream::Problem::make (aesstream::Problem::Kind::kLibrary,
+          "internal error: a decoder skipped output within a buffer");
+    written += piece.size;
+  }
+  out.unmap ();
+  r->size = written;
+  gst_buffer_resize (outbuf, 0, written);
+  return aesstream::Problem::none ();
+}
+
 aesstream::Problem
 gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
     GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
@@ -1066,8 +1144,11 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
    * needs to produce it (a pool of one deadlocks). Then the codec copies. */
+  if (!in_place && codec.holds_input () && inbuf->pool == NULL
+      && !codec.encrypting () && gst_buffer_n_memory (inbuf) > 1)
+    return process_memories (codec, inbuf, outbuf, r);
   if (!in_place && codec.holds_input () && inbuf->pool == NULL) {
-    auto held = std::make_shared<HeldInput> (inbuf);
+    auto held = std::make_shared<HeldInput> (inbuf, GST_MAP_READ);
     GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
     if (!held->map.ok () || !out.ok ())
       return map_failed ();
@@ -1095,6 +1176,79 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
    * dropped leading bytes: the output then starts at r->offset). */
   if (!in_place || r->offset > 0 || r->size != in_size)
     gst_buffer_resize (outbuf, r->offset, r->size);
+  return aesstream::Problem::none ();
+}
+
+bool
+gst_aes_stream_base_can_seal_in_place (
+    const aesstream::StreamCodec &codec, GstBuffer *inbuf)
+{
+  /* Only the input's sole owner may change it: one reference to the
+   * buffer, its one memory shared with no other buffer and not read-only.
+   * Not a pool's buffer: outputs keep its memory after the input is gone,
+   * which a pool would take back for the source to fill again. */
+  if (!codec.seals_in_place () || inbuf->pool != NULL
+      || gst_buffer_n_memory (inbuf) != 1 || !gst_buffer_is_writable (inbuf))
+    return false;
+  GstMemory *mem = gst_buffer_peek_memory (inbuf, 0);
+  return gst_memory_is_writable (mem) && !GST_MEMORY_IS_READONLY (mem);
+}
+
+GstMemory *
+gst_aes_stream_wrap_copy (const guint8 *data, gsize size)
+{
+  gpointer copy = g_memdup2 (data, size);
+  return gst_memory_new_wrapped (
+      (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
+}
+
+namespace {
+
+void
+release_held (gpointer held)
+{
+  delete static_cast<std::shared_ptr<HeldInput> *> (held);
+}
+
+/* A memory over part of a held input (a unit sealed where it lay), which
+ * keeps the input and its mapping alive as long as it lives. */
+GstMemory *
+wrap_held (const std::shared_ptr<HeldInput> &held, guint8 *data, gsize size)
+{
+  return gst_memory_new_wrapped ((GstMemoryFlags)0, data, size, 0, size,
+      new std::shared_ptr<HeldInput> (held), release_held);
+}
+
+} // namespace
+
+aesstream::Problem
+gst_aes_stream_base_process_in_place (aesstream::StreamCodec &codec,
+    GstBuffer *inbuf, GstBuffer *outbuf, aesstream::StreamCodec::Output *r,
+    std::vector<GstBuffer *> *sealed)
+{
+  auto held = std::make_shared<HeldInput> (inbuf, GST_MAP_READWRITE);
+  GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+  if (!held->map.ok () || !out.ok ())
+    return map_failed ();
+  /* An input that completes no segment begun earlier writes nothing to
+   * `out`, which may then be an empty buffer (mapped as null). */
+  guint8 none[1];
+  guint8 *data = held->map.data ();
+  aesstream::Problem p = codec.process_in_place (
+      data, held->map.size (), held, out.size () > 0 ? out.data () : none, r);
+  if (!p.ok ())
+    return p;
+  out.unmap ();
+  gst_buffer_resize (outbuf, r->offset, r->size);
+  /* Each sealed unit: its ciphertext where the plaintext was, then its
+   * tag. */
+  for (const aesstream::SealedInPlace &u : codec.in_place_units ()) {
+    GstBuffer *b = gst_buffer_new ();
+    gst_buffer_append_memory (b, wrap_held (held, data + u.offset, u.size));
+    gst_buffer_append_memory (
+        b, gst_aes_stream_wrap_copy (u.tag.data (), u.tag.size ()));
+    sealed->push_back (b);
+  }
   return aesstream::Problem::none ();
 }
 

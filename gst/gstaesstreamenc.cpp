@@ -90,6 +90,9 @@ struct EncState
   bool fed = false;
   /* Following a muxer that goes back to rewrite (gstaesstreamseek.hpp). */
   aesstream::EncoderRewrites rewrites;
+  /* gcm-file: prepare_output_buffer found the input ours to change, so
+   * that transform seals the segments that lie in it where they lie. */
+  bool seal_in_place = false;
   /* mode=gcm: rotate-after-records as it was at start (0: never), and
    * whether its message was posted for the current key. */
   guint64 rotate_after = 0;
@@ -242,22 +245,17 @@ gst_aes_stream_enc_prepare_output_buffer (
 {
   EncState &st = state_of (trans);
   gsize size = gst_buffer_get_size (inbuf);
-  if (st.codec.stream)
-    return gst_aes_stream_base_prepare_output (trans, inbuf,
-        st.codec.stream->in_place_ok (), st.codec.stream->max_output (size),
-        outbuf);
+  if (st.codec.stream) {
+    StreamCodec &codec = *st.codec.stream;
+    st.seal_in_place = gst_aes_stream_base_can_seal_in_place (codec, inbuf);
+    if (G_UNLIKELY (st.seal_in_place))
+      return gst_aes_stream_base_prepare_output (
+          trans, inbuf, false, codec.max_output_in_place (size), outbuf);
+    return gst_aes_stream_base_prepare_output (
+        trans, inbuf, codec.in_place_ok (), codec.max_output (size), outbuf);
+  }
   return gst_aes_stream_base_prepare_output (trans, inbuf,
       size >= GCM_IN_PLACE_MIN, size + format::kRecordOverhead, outbuf);
-}
-
-/* A memory holding a copy of `data` (a header or tag around a payload that
- * stays where it is). */
-static GstMemory *
-wrap_copy (const guint8 *data, gsize size)
-{
-  gpointer copy = g_memdup2 (data, size);
-  return gst_memory_new_wrapped (
-      (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
 }
 
 /* mode=gcm, key rotation: a key was set while playing. The current stream
@@ -348,8 +346,10 @@ seal_record (
     return GST_FLOW_ERROR;
   }
   if (in_place) {
-    gst_buffer_prepend_memory (outbuf, wrap_copy (header, sizeof (header)));
-    gst_buffer_append_memory (outbuf, wrap_copy (tag, sizeof (tag)));
+    gst_buffer_prepend_memory (
+        outbuf, gst_aes_stream_wrap_copy (header, sizeof (header)));
+    gst_buffer_append_memory (
+        outbuf, gst_aes_stream_wrap_copy (tag, sizeof (tag)));
   } else if (gst_buffer_get_size (outbuf) != n + format::kRecordOverhead) {
     gst_buffer_set_size (outbuf, n + format::kRecordOverhead); /* a pool's */
   }
@@ -381,6 +381,55 @@ split_units (
   gst_buffer_resize (outbuf, 0, units[0]);
 }
 
+/* gcm-file over an input that is ours to change: the segments that lie
+ * wholly in it are sealed where they lie and go out as buffers of their
+ * own (ciphertext in the input's memory, then the tag), after `outbuf`,
+ * which holds what the input completes of earlier input (and the header at
+ * the start). No copy and no allocation for most of a large input. */
+static GstFlowReturn
+seal_in_place (
+    GstAesStreamEnc *self, EncState &st, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  st.seal_in_place = false;
+  StreamCodec &codec = *st.codec.stream;
+  StreamCodec::Output r;
+  std::vector<GstBuffer *> sealed;
+  Problem p = gst_aes_stream_base_process_in_place (
+      codec, inbuf, outbuf, &r, &sealed);
+  if (G_UNLIKELY (!p.ok ())) {
+    st.failed = true;
+    GST_AES_STREAM_POST_PROBLEM (self, p);
+    return GST_FLOW_ERROR;
+  }
+  st.fed = true;
+  const std::vector<size_t> &units = codec.output_units ();
+  if (units.size () > 1)
+    split_units (self, outbuf, units);
+  /* The first output carries the input's timestamps and flags (DISCONT
+   * included); the others its flags only, as split_units() does. */
+  const bool first_is_sealed = r.size == 0 && !sealed.empty ();
+  /* The stream's start (P || H) goes in front of its first segment, or out
+   * alone when this input completes none. */
+  ByteView prefix = codec.take_prefix (r.size);
+  if (G_UNLIKELY (!prefix.empty ()))
+    gst_buffer_prepend_memory (first_is_sealed ? sealed[0] : outbuf,
+        gst_aes_stream_wrap_copy (prefix.data, prefix.size));
+  for (size_t i = 0; i < sealed.size (); i++) {
+    const bool first = first_is_sealed && i == 0;
+    gst_buffer_copy_into (sealed[i], inbuf,
+        (GstBufferCopyFlags)(first ? GST_BUFFER_COPY_FLAGS
+                                         | GST_BUFFER_COPY_TIMESTAMPS
+                                   : GST_BUFFER_COPY_FLAGS),
+        0, -1);
+    if (!first)
+      GST_BUFFER_FLAG_UNSET (sealed[i], GST_BUFFER_FLAG_DISCONT);
+    gst_aes_stream_base_queue_unit (GST_AES_STREAM_BASE (self), sealed[i]);
+  }
+  if (gst_buffer_get_size (outbuf) == 0)
+    return gst_aes_stream_base_nothing_yet (GST_AES_STREAM_BASE (self));
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_aes_stream_enc_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
@@ -395,6 +444,8 @@ gst_aes_stream_enc_transform (
   StreamCodec &codec = *st.codec.stream;
   st.rewrites.consumed (gst_buffer_get_size (inbuf));
   StreamCodec::Output r;
+  if (G_UNLIKELY (st.seal_in_place))
+    return seal_in_place (self, st, inbuf, outbuf);
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
@@ -413,7 +464,8 @@ gst_aes_stream_enc_transform (
   if (G_UNLIKELY (units.size () > 1))
     split_units (self, outbuf, units);
   if (G_UNLIKELY (!prefix.empty ())) {
-    gst_buffer_prepend_memory (outbuf, wrap_copy (prefix.data, prefix.size));
+    gst_buffer_prepend_memory (
+        outbuf, gst_aes_stream_wrap_copy (prefix.data, prefix.size));
     return GST_FLOW_OK;
   }
   /* CTR keeps one output buffer per input buffer, even an empty one; block

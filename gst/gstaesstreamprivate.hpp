@@ -83,12 +83,13 @@ bool gst_aes_stream_snapshot_can_seek (GstAesStreamSnapshot snap);
   }                                                                            \
   G_STMT_END
 
-/* Maps a buffer for the codec and unmaps it when it goes out of scope. A
- * buffer of one memory (the usual case) is mapped through that memory,
- * which skips gst_buffer_map's bookkeeping on the hot path. */
 /* The flags of a property that may change until the element is READY. */
 constexpr GParamFlags GST_AES_STREAM_PARAM_RW_READY = static_cast<GParamFlags> (
     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+/* Maps a buffer for the codec and unmaps it when it goes out of scope. A
+ * buffer of one memory (the usual case) is mapped through that memory,
+ * which skips gst_buffer_map's bookkeeping on the hot path. */
 
 class GstAesStreamBufferMap {
 public:
@@ -141,6 +142,23 @@ GstFlowReturn gst_aes_stream_base_prepare_output (GstBaseTransform *trans,
  * and trims `outbuf` to what the codec wrote. */
 aesstream::Problem gst_aes_stream_base_process (aesstream::StreamCodec &codec,
     GstBuffer *inbuf, GstBuffer *outbuf, aesstream::StreamCodec::Output *r);
+
+/* Whether `codec` may seal units where they lie in `inbuf` (gcm-file
+ * encoders): the input is ours to change (writable, one memory, not
+ * read-only, not from a pool). prepare_output_buffer then allocates
+ * codec.max_output_in_place() bytes for what does not lie in the input. */
+bool gst_aes_stream_base_can_seal_in_place (
+    const aesstream::StreamCodec &codec, GstBuffer *inbuf);
+/* gst_aes_stream_base_process() for such an input: `outbuf` receives what
+ * does not lie in the input (a header, a unit begun in earlier input) and
+ * is trimmed to it; `sealed` receives one new buffer per unit sealed in the
+ * input (its ciphertext there, then its tag), in order, after `outbuf`. */
+aesstream::Problem gst_aes_stream_base_process_in_place (
+    aesstream::StreamCodec &codec, GstBuffer *inbuf, GstBuffer *outbuf,
+    aesstream::StreamCodec::Output *r, std::vector<GstBuffer *> *sealed);
+/* A memory holding a copy of `data` (a header or tag around bytes that
+ * stay where they are). */
+GstMemory *gst_aes_stream_wrap_copy (const guint8 *data, gsize size);
 
 /* Pushes bytes owed at end of stream (a last block, a header, a final
  * record) as a buffer of their own. */

@@ -260,7 +260,12 @@ TEST (Allocation, large_outputs_reuse_memory_without_a_downstream_pool)
   const guint8 *previous = nullptr;
   size_t reused = 0;
   for (unsigned i = 0; i < 4; i++) {
-    ASSERT_EQ (h.push (random_bytes (65536, i)), GST_FLOW_OK);
+    // Inputs the element may not change (another reference is held), so
+    // that each segment is encrypted into an output buffer.
+    GstBuffer *in = new_buffer (random_bytes (65536, i));
+    gst_buffer_ref (in);
+    ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+    gst_buffer_unref (in);
     GstBuffer *out = gst_harness_pull (h.h);
     ASSERT_NE (out, nullptr);
     EXPECT_NE (out->pool, nullptr);
@@ -310,6 +315,123 @@ TEST (GcmFile, one_buffer_per_segment_and_discont_only_where_the_input_had_it)
   ASSERT_EQ (sizes.size (), 5u);
   EXPECT_EQ (sizes[4], 4096u);
   EXPECT_FALSE (discont[4]);
+}
+
+// The bytes of each memory of `b`, in order.
+static std::vector<Bytes>
+memories (GstBuffer *b)
+{
+  std::vector<Bytes> out;
+  for (guint i = 0; i < gst_buffer_n_memory (b); i++) {
+    GstMapInfo m;
+    GstMemory *mem = gst_buffer_peek_memory (b, i);
+    EXPECT_TRUE (gst_memory_map (mem, &m, GST_MAP_READ));
+    out.emplace_back (m.data, m.data + m.size);
+    gst_memory_unmap (mem, &m);
+  }
+  return out;
+}
+
+// Where the bytes of memory `i` of `b` are.
+static const guint8 *
+memory_data (GstBuffer *b, guint i)
+{
+  GstMapInfo m;
+  GstMemory *mem = gst_buffer_peek_memory (b, i);
+  if (!gst_memory_map (mem, &m, GST_MAP_READ))
+    return nullptr;
+  const guint8 *at = m.data;
+  gst_memory_unmap (mem, &m);
+  return at;
+}
+
+// Runs `segments` (aesenc's output buffers) through aesdec.
+static Bytes
+gcm_file_decrypt (const std::vector<GstBuffer *> &segments)
+{
+  Harness d ("aesdec", {{"key", kKey128}, {"mode", "gcm-file"}});
+  for (GstBuffer *b : segments)
+    EXPECT_EQ (gst_harness_push (d.h, gst_buffer_ref (b)), GST_FLOW_OK);
+  EXPECT_TRUE (d.eos ());
+  EXPECT_EQ (d.error (), "");
+  return d.pull_all ();
+}
+
+// A writable input (ours alone: one reference, one memory) has the segments
+// that lie wholly in it sealed where they lie: each goes out as its
+// ciphertext in the input's memory, then its 16-byte tag; no copy, no
+// output allocation. The first output keeps P || H in front and the input's
+// timestamps and DISCONT.
+TEST (GcmFile, writable_input_is_sealed_where_it_lies)
+{
+  Harness h ("aesenc",
+      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
+  const Bytes plain = random_bytes (4 * 4080 + 100, 7);
+  GstBuffer *in = new_buffer (plain);
+  GST_BUFFER_PTS (in) = 42 * GST_SECOND;
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  std::vector<GstBuffer *> out;
+  while (GstBuffer *b = gst_harness_try_pull (h.h))
+    out.push_back (b);
+  // Segment 0 (4096 - 24 - 16 plaintext bytes) and three of 4080; the
+  // last 100 + 24 bytes wait for the next byte.
+  ASSERT_EQ (out.size (), 4u);
+  for (size_t i = 0; i < out.size (); i++) {
+    SCOPED_TRACE (i);
+    const std::vector<Bytes> m = memories (out[i]);
+    const guint prefix = i == 0 ? 1 : 0; // P || H, a memory of its own
+    ASSERT_EQ (m.size (), prefix + 2u);
+    if (i == 0)
+      EXPECT_EQ (m[0].size (), 32u + 24u);
+    EXPECT_EQ (m[prefix].size (), i == 0 ? 4096u - 24 - 16 : 4080u);
+    EXPECT_EQ (m[prefix + 1].size (), 16u); // the tag
+    const guint8 *at = memory_data (out[i], prefix);
+    EXPECT_TRUE (at >= lo && at + m[prefix].size () <= hi)
+        << "segment " << i << " was not sealed in the input's memory";
+    EXPECT_EQ (GST_BUFFER_IS_DISCONT (out[i]), i == 0);
+    EXPECT_EQ (GST_BUFFER_PTS (out[i]),
+        i == 0 ? 42 * GST_SECOND : GST_CLOCK_TIME_NONE);
+  }
+  ASSERT_TRUE (h.eos ());
+  EXPECT_EQ (h.error (), "");
+  while (GstBuffer *b = gst_harness_try_pull (h.h))
+    out.push_back (b);
+  ASSERT_EQ (out.size (), 5u); // the final segment
+  EXPECT_EQ (gcm_file_decrypt (out), plain);
+  for (GstBuffer *b : out)
+    gst_buffer_unref (b);
+}
+
+// An input somebody else also holds is never changed: its segments are
+// encrypted into new buffers, one flat memory each.
+TEST (GcmFile, shared_input_is_left_as_it_was)
+{
+  Harness h ("aesenc",
+      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
+  const Bytes plain = random_bytes (4 * 4080 + 100, 8);
+  GstBuffer *in = new_buffer (plain);
+  const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
+  gst_buffer_ref (in); // ours: the element may not change it
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  std::vector<GstBuffer *> out;
+  while (GstBuffer *b = gst_harness_try_pull (h.h))
+    out.push_back (b);
+  ASSERT_EQ (out.size (), 4u);
+  for (size_t i = 0; i < out.size (); i++) {
+    EXPECT_EQ (gst_buffer_n_memory (out[i]), 1u) << i;
+    const guint8 *at = memory_data (out[i], 0);
+    EXPECT_TRUE (at + 16 <= lo || at >= hi) << i;
+  }
+  EXPECT_EQ (memories (in)[0], plain);
+  gst_buffer_unref (in);
+  ASSERT_TRUE (h.eos ());
+  while (GstBuffer *b = gst_harness_try_pull (h.h))
+    out.push_back (b);
+  EXPECT_EQ (gcm_file_decrypt (out), plain);
+  for (GstBuffer *b : out)
+    gst_buffer_unref (b);
 }
 
 // A buffer from upstream's pool is never held until the next one arrives
