@@ -1210,15 +1210,6 @@ release_held (gpointer held)
   delete static_cast<std::shared_ptr<HeldInput> *> (held);
 }
 
-/* A memory over part of a held input (a unit sealed where it lay), which
- * keeps the input and its mapping alive as long as it lives. */
-GstMemory *
-wrap_held (const std::shared_ptr<HeldInput> &held, guint8 *data, gsize size)
-{
-  return gst_memory_new_wrapped ((GstMemoryFlags)0, data, size, 0, size,
-      new std::shared_ptr<HeldInput> (held), release_held);
-}
-
 } // namespace
 
 aesstream::Problem
@@ -1234,21 +1225,51 @@ gst_aes_stream_base_process_in_place (aesstream::StreamCodec &codec,
    * `out`, which may then be an empty buffer (mapped as null). */
   guint8 none[1];
   guint8 *data = held->map.data ();
+  const gsize size = held->map.size ();
   aesstream::Problem p = codec.process_in_place (
-      data, held->map.size (), held, out.size () > 0 ? out.data () : none, r);
+      data, size, held, out.size () > 0 ? out.data () : none, r);
   if (!p.ok ())
     return p;
   out.unmap ();
   gst_buffer_resize (outbuf, r->offset, r->size);
-  /* Each sealed unit: its ciphertext where the plaintext was, then its
-   * tag. */
-  for (const aesstream::SealedInPlace &u : codec.in_place_units ()) {
+  const std::vector<aesstream::SealedInPlace> &units = codec.in_place_units ();
+  if (units.empty ())
+    return aesstream::Problem::none ();
+  /* Each sealed unit goes out as its ciphertext where the plaintext was,
+   * then its tag; three small allocations per unit, no copy. The
+   * ciphertext: a memory wrapping exactly its bytes (nothing of the rest of
+   * the input, such as the plaintext still held, is reachable through it),
+   * which keeps `keep` alive, and `keep` the input's mapping. A memory of
+   * our own: the input's memory is mapped for writing and cannot be
+   * shared. The tag: a region of one memory holding this input's tags. */
+  GstMemory *keep = gst_memory_new_wrapped ((GstMemoryFlags)0, data, size, 0,
+      size, new std::shared_ptr<HeldInput> (held), release_held);
+  const gsize tag_size = units[0].tag.size ();
+  GstMemory *tags
+      = gst_allocator_alloc (NULL, tag_size * units.size (), NULL);
+  GstMapInfo tm;
+  if (tags == NULL || !gst_memory_map (tags, &tm, GST_MAP_WRITE)) {
+    if (tags != NULL)
+      gst_memory_unref (tags);
+    gst_memory_unref (keep);
+    return map_failed ();
+  }
+  for (size_t i = 0; i < units.size (); i++)
+    memcpy (tm.data + i * tag_size, units[i].tag.data (), tag_size);
+  gst_memory_unmap (tags, &tm);
+  for (size_t i = 0; i < units.size (); i++) {
     GstBuffer *b = gst_buffer_new ();
-    gst_buffer_append_memory (b, wrap_held (held, data + u.offset, u.size));
-    gst_buffer_append_memory (
-        b, gst_aes_stream_wrap_copy (u.tag.data (), u.tag.size ()));
+    gst_buffer_append_memory (b,
+        gst_memory_new_wrapped ((GstMemoryFlags)0, data + units[i].offset,
+            units[i].size, 0, units[i].size, gst_memory_ref (keep),
+            reinterpret_cast<GDestroyNotify> (gst_memory_unref)));
+    gst_buffer_append_memory (b,
+        gst_memory_share (tags, static_cast<gssize> (i * tag_size),
+            static_cast<gssize> (tag_size)));
     sealed->push_back (b);
   }
+  gst_memory_unref (tags);
+  gst_memory_unref (keep);
   return aesstream::Problem::none ();
 }
 

@@ -390,6 +390,13 @@ TEST (GcmFile, writable_input_is_sealed_where_it_lies)
     const guint8 *at = memory_data (out[i], prefix);
     EXPECT_TRUE (at >= lo && at + m[prefix].size () <= hi)
         << "segment " << i << " was not sealed in the input's memory";
+    // Nothing else of the input (the plaintext still held) is reachable
+    // through it, e.g. by resizing.
+    gsize offset = 1, maxsize = 0;
+    gst_memory_get_sizes (
+        gst_buffer_peek_memory (out[i], prefix), &offset, &maxsize);
+    EXPECT_EQ (offset, 0u);
+    EXPECT_EQ (maxsize, m[prefix].size ());
     EXPECT_EQ (GST_BUFFER_IS_DISCONT (out[i]), i == 0);
     EXPECT_EQ (GST_BUFFER_PTS (out[i]),
         i == 0 ? 42 * GST_SECOND : GST_CLOCK_TIME_NONE);
