@@ -362,7 +362,7 @@ def markdown(res):
                       f"{d} {core[d]['mbps']:.0f} MB/s = {100 * core[d]['ratio_raw']:.0f}% of "
                       f"raw AES-GCM ({core[d]['raw_mbps']:.0f})" for d in core) + ". "
                   "*dec*: one segment a call, as aesenc sends them; *dec-file*: 64 KiB "
-                  "reads of a file, which cut every segment (one carry copy each)."]
+                  "reads of a file, which cut every segment (its pieces held by reference, no copy)."]
     mem = res["memory"]
     if mem:
         lines += ["", "Peak RSS of `aesenc mode=ctr` at 64 KiB buffers: " + ", ".join(
