@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -721,16 +722,36 @@ gcm_nonce_params_known_answer ()
   return ok;
 }
 
+std::atomic<bool> g_force_nonce_fallback{false};
+
+bool
+params_nonce_ok ()
+{
+  static const bool ok = gcm_nonce_params_known_answer ();
+  return ok && !g_force_nonce_fallback.load (std::memory_order_relaxed);
+}
+
 bool
 gcm_set_nonce (
     EVP_CIPHER_CTX *ctx, const uint8_t *nonce, int enc, const uint8_t *tag)
 {
-  static const bool params_ok = gcm_nonce_params_known_answer ();
-  return params_ok ? gcm_set_nonce_params (ctx, nonce, tag)
-                   : gcm_set_nonce_init (ctx, nonce, enc, tag);
+  return params_nonce_ok () ? gcm_set_nonce_params (ctx, nonce, tag)
+                            : gcm_set_nonce_init (ctx, nonce, enc, tag);
 }
 
 } // namespace
+
+bool
+Gcm::fast_nonce_in_use ()
+{
+  return params_nonce_ok ();
+}
+
+void
+Gcm::force_nonce_fallback (bool on)
+{
+  g_force_nonce_fallback.store (on, std::memory_order_relaxed);
+}
 
 std::unique_ptr<Gcm>
 Gcm::create (const SecureBytes &key, bool encrypt, std::string *error)

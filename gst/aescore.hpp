@@ -274,6 +274,13 @@ public:
   bool seal (const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
       const Piece *pieces, size_t count, uint8_t *tag);
 
+  // How each record's nonce reaches OpenSSL (aescore.cpp, gcm_set_nonce):
+  // true when the one-call way passed its known-answer check in this
+  // process, false when the EVP_CipherInit_ex fallback is in use.
+  static bool fast_nonce_in_use ();
+  // For tests: forces the fallback (true) or restores the checked choice.
+  static void force_nonce_fallback (bool on);
+
 private:
   Gcm () = default;
   std::unique_ptr<void, EvpCtxDeleter> ctx_;

@@ -1245,8 +1245,7 @@ gst_aes_stream_base_process_in_place (aesstream::StreamCodec &codec,
   GstMemory *keep = gst_memory_new_wrapped ((GstMemoryFlags)0, data, size, 0,
       size, new std::shared_ptr<HeldInput> (held), release_held);
   const gsize tag_size = units[0].tag.size ();
-  GstMemory *tags
-      = gst_allocator_alloc (NULL, tag_size * units.size (), NULL);
+  GstMemory *tags = gst_allocator_alloc (NULL, tag_size * units.size (), NULL);
   GstMapInfo tm;
   if (tags == NULL || !gst_memory_map (tags, &tm, GST_MAP_WRITE)) {
     if (tags != NULL)
@@ -1259,13 +1258,13 @@ gst_aes_stream_base_process_in_place (aesstream::StreamCodec &codec,
   gst_memory_unmap (tags, &tm);
   for (size_t i = 0; i < units.size (); i++) {
     GstBuffer *b = gst_buffer_new ();
-    gst_buffer_append_memory (b,
-        gst_memory_new_wrapped ((GstMemoryFlags)0, data + units[i].offset,
-            units[i].size, 0, units[i].size, gst_memory_ref (keep),
-            reinterpret_cast<GDestroyNotify> (gst_memory_unref)));
-    gst_buffer_append_memory (b,
-        gst_memory_share (tags, static_cast<gssize> (i * tag_size),
-            static_cast<gssize> (tag_size)));
+    gst_buffer_append_memory (
+        b, gst_memory_new_wrapped ((GstMemoryFlags)0, data + units[i].offset,
+               units[i].size, 0, units[i].size, gst_memory_ref (keep),
+               reinterpret_cast<GDestroyNotify> (gst_memory_unref)));
+    gst_buffer_append_memory (
+        b, gst_memory_share (tags, static_cast<gssize> (i * tag_size),
+               static_cast<gssize> (tag_size)));
     sealed->push_back (b);
   }
   gst_memory_unref (tags);
