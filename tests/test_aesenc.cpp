@@ -345,6 +345,16 @@ memory_data (GstBuffer *b, guint i)
   return at;
 }
 
+// The buffers waiting at the harness's sink, in order (the caller unrefs).
+static std::vector<GstBuffer *>
+pull_buffers (Harness &h)
+{
+  std::vector<GstBuffer *> out;
+  while (GstBuffer *b = gst_harness_try_pull (h.h))
+    out.push_back (b);
+  return out;
+}
+
 // Runs `segments` (aesenc's output buffers) through aesdec.
 static Bytes
 gcm_file_decrypt (const std::vector<GstBuffer *> &segments)
@@ -372,9 +382,7 @@ TEST (GcmFile, writable_input_is_sealed_where_it_lies)
   GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
   const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
   ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
-  std::vector<GstBuffer *> out;
-  while (GstBuffer *b = gst_harness_try_pull (h.h))
-    out.push_back (b);
+  std::vector<GstBuffer *> out = pull_buffers (h);
   // Segment 0 (4096 - 24 - 16 plaintext bytes) and three of 4080; the
   // last 100 + 24 bytes wait for the next byte.
   ASSERT_EQ (out.size (), 4u);
@@ -403,7 +411,7 @@ TEST (GcmFile, writable_input_is_sealed_where_it_lies)
   }
   ASSERT_TRUE (h.eos ());
   EXPECT_EQ (h.error (), "");
-  while (GstBuffer *b = gst_harness_try_pull (h.h))
+  for (GstBuffer *b : pull_buffers (h))
     out.push_back (b);
   ASSERT_EQ (out.size (), 5u); // the final segment
   EXPECT_EQ (gcm_file_decrypt (out), plain);
@@ -422,9 +430,7 @@ TEST (GcmFile, shared_input_is_left_as_it_was)
   const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
   gst_buffer_ref (in); // ours: the element may not change it
   ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
-  std::vector<GstBuffer *> out;
-  while (GstBuffer *b = gst_harness_try_pull (h.h))
-    out.push_back (b);
+  std::vector<GstBuffer *> out = pull_buffers (h);
   ASSERT_EQ (out.size (), 4u);
   for (size_t i = 0; i < out.size (); i++) {
     EXPECT_EQ (gst_buffer_n_memory (out[i]), 1u) << i;
@@ -434,7 +440,7 @@ TEST (GcmFile, shared_input_is_left_as_it_was)
   EXPECT_EQ (memories (in)[0], plain);
   gst_buffer_unref (in);
   ASSERT_TRUE (h.eos ());
-  while (GstBuffer *b = gst_harness_try_pull (h.h))
+  for (GstBuffer *b : pull_buffers (h))
     out.push_back (b);
   EXPECT_EQ (gcm_file_decrypt (out), plain);
   for (GstBuffer *b : out)
