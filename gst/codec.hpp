@@ -70,16 +70,6 @@ struct ByteView
 // complete) keeps one of these instead of copying the bytes.
 using InputOwner = std::shared_ptr<const void>;
 
-// A unit an encoder sealed where it lay in a writable input
-// (StreamCodec::process_in_place): ciphertext in[offset, offset + size),
-// followed on the wire by `tag`.
-struct SealedInPlace
-{
-  size_t offset = 0;
-  size_t size = 0;
-  std::array<uint8_t, format::kGcmTagSize> tag{};
-};
-
 // Offsets in a codec's input and output streams that belong together.
 struct Position
 {
@@ -142,26 +132,6 @@ public:
   {
     (void)owner;
     return process (in, n, out, result);
-  }
-  // Whether process_in_place() can seal units where they lie in a writable
-  // input (gcm-file encoders: a segment wholly inside one input).
-  virtual bool seals_in_place () const { return false; }
-  // What process_in_place() writes to `out` for `n` input bytes.
-  virtual size_t max_output_in_place (size_t n) const { return max_output (n); }
-  // process_owned() over a writable input that `owner` keeps valid: units
-  // that lie wholly in `in` are sealed there (in_place_units()); the rest
-  // (a unit begun in earlier input, a header) goes to `out`, and comes
-  // first in the stream.
-  virtual Problem process_in_place (uint8_t *in, size_t n,
-      const InputOwner &owner, uint8_t *out, Output *result)
-  {
-    return process_owned (in, n, owner, out, result);
-  }
-  // The units the last process_in_place() sealed in the input, in order.
-  virtual const std::vector<SealedInPlace> &in_place_units () const
-  {
-    static const std::vector<SealedInPlace> none;
-    return none;
   }
   // The self-contained units the last process() wrote, in order (gcm-file
   // encoders: whole segments), so that an element can send one per buffer

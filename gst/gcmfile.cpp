@@ -164,8 +164,8 @@ to_gcm_pieces (const ByteView *in, size_t count, uint8_t *out,
 } // namespace
 
 bool
-SegmentCipher::seal (uint64_t i, bool last, const ByteView *pieces,
-    size_t count, uint8_t *out, uint8_t *tag)
+SegmentCipher::seal (
+    uint64_t i, bool last, const ByteView *pieces, size_t count, uint8_t *out)
 {
   std::array<Gcm::Piece, kMaxSegmentPieces> p;
   size_t total = 0;
@@ -174,8 +174,7 @@ SegmentCipher::seal (uint64_t i, bool last, const ByteView *pieces,
   if (count > p.size () || !set_nonce (i, last))
     return false;
   const size_t n = to_gcm_pieces (pieces, count, out, &p);
-  return gcm_->seal (nonce_.data (), nullptr, 0, p.data (), n,
-      tag != nullptr ? tag : out + total);
+  return gcm_->seal (nonce_.data (), nullptr, 0, p.data (), n, out + total);
 }
 
 bool
@@ -341,8 +340,7 @@ TinkEncoder::finish_output_size () const
 }
 
 Problem
-TinkEncoder::seal (
-    const uint8_t *in, size_t n, bool last, uint8_t *out, uint8_t *tag)
+TinkEncoder::seal (const uint8_t *in, size_t n, bool last, uint8_t *out)
 {
   if (segment_ >= kMaxSegments)
     return Problem::make (Problem::Kind::kLimit,
@@ -351,7 +349,7 @@ TinkEncoder::seal (
   ByteView pieces[kMaxSegmentPieces];
   size_t count = carry_.pieces (pieces);
   pieces[count++] = ByteView{in, n};
-  if (!cipher_->seal (segment_, last, pieces, count, out, tag))
+  if (!cipher_->seal (segment_, last, pieces, count, out))
     return Problem::make (Problem::Kind::kLibrary, "AES-GCM sealing failed");
   carry_.clear ();
   segment_++;
@@ -361,34 +359,6 @@ TinkEncoder::seal (
 Problem
 TinkEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
     const InputOwner *owner, std::vector<size_t> *units)
-{
-  return update_impl (in, nullptr, n, out, written, owner, units, nullptr);
-}
-
-Problem
-TinkEncoder::update_in_place (uint8_t *in, size_t n, uint8_t *out,
-    size_t *written, const InputOwner *owner, std::vector<size_t> *units,
-    std::vector<SealedInPlace> *sealed)
-{
-  return update_impl (in, in, n, out, written, owner, units, sealed);
-}
-
-size_t
-TinkEncoder::update_output_size_in_place (size_t n) const
-{
-  // The header, and the one segment that can be begun in earlier input: it
-  // is sealed as soon as this input shows it is not the last.
-  size_t out = header_pending_ && n > 0 ? header_.size () : 0;
-  const size_t have = carry_.size ();
-  if (have > 0 && have + n > params_.layout.segment_plaintext (segment_))
-    out += params_.layout.segment_plaintext (segment_) + kTagSize;
-  return out;
-}
-
-Problem
-TinkEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
-    uint8_t *out, size_t *written, const InputOwner *owner,
-    std::vector<size_t> *units, std::vector<SealedInPlace> *sealed)
 {
   *written = 0;
   if (finished_)
@@ -403,7 +373,6 @@ TinkEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
   const Layout &l = params_.layout;
   const size_t first = units != nullptr ? units->size () : 0;
   const size_t header = w;
-  const uint8_t *const start = in;
   while (n > 0) {
     const size_t cap = l.segment_plaintext (segment_);
     const size_t have = carry_.size ();
@@ -416,24 +385,12 @@ TinkEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
     // The segment completes and more follows: it is not the last one. Seal
     // what was held and the input's part where they lie.
     const size_t take = cap - have;
-    if (writable != nullptr && have == 0) {
-      // Wholly in the writable input: its ciphertext replaces it.
-      SealedInPlace s;
-      s.offset = static_cast<size_t> (in - start);
-      s.size = cap;
-      uint8_t *at = writable + s.offset;
-      Problem p = seal (at, take, false, at, s.tag.data ());
-      if (!p.ok ())
-        return p;
-      sealed->push_back (s);
-    } else {
-      Problem p = seal (in, take, false, out + w);
-      if (!p.ok ())
-        return p;
-      w += cap + kTagSize;
-      if (units != nullptr)
-        units->push_back (cap + kTagSize);
-    }
+    Problem p = seal (in, take, false, out + w);
+    if (!p.ok ())
+      return p;
+    w += cap + kTagSize;
+    if (units != nullptr)
+      units->push_back (cap + kTagSize);
     in += take;
     n -= take;
   }
@@ -889,29 +846,6 @@ Problem
 FileEncoder::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
     const InputOwner *owner, std::vector<size_t> *units)
 {
-  return update_impl (in, nullptr, n, out, written, owner, units, nullptr);
-}
-
-Problem
-FileEncoder::update_in_place (uint8_t *in, size_t n, uint8_t *out,
-    size_t *written, const InputOwner *owner, std::vector<size_t> *units,
-    std::vector<SealedInPlace> *sealed)
-{
-  return update_impl (in, in, n, out, written, owner, units, sealed);
-}
-
-size_t
-FileEncoder::update_output_size_in_place (size_t n) const
-{
-  return (preamble_pending_ && n > 0 ? kPreambleSize : 0)
-         + tink_->update_output_size_in_place (n);
-}
-
-Problem
-FileEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
-    uint8_t *out, size_t *written, const InputOwner *owner,
-    std::vector<size_t> *units, std::vector<SealedInPlace> *sealed)
-{
   *written = 0;
   size_t w = 0;
   if (preamble_pending_ && n > 0) {
@@ -922,10 +856,7 @@ FileEncoder::update_impl (const uint8_t *in, uint8_t *writable, size_t n,
   }
   size_t t = 0;
   const size_t first = units != nullptr ? units->size () : 0;
-  Problem problem = writable != nullptr
-                        ? tink_->update_in_place (
-                            writable, n, out + w, &t, owner, units, sealed)
-                        : tink_->update (in, n, out + w, &t, owner, units);
+  Problem problem = tink_->update (in, n, out + w, &t, owner, units);
   add_to_first_unit (units, first, w);
   *written = w + t;
   return problem;
@@ -1127,35 +1058,7 @@ public:
   {
     *r = Output ();
     units_.clear ();
-    sealed_.clear ();
     return enc_->update (in, n, out, &r->size, &owner, &units_);
-  }
-  bool seals_in_place () const override { return true; }
-  size_t max_output_in_place (size_t n) const override
-  {
-    return enc_->update_output_size_in_place (n);
-  }
-  Problem process_in_place (uint8_t *in, size_t n, const InputOwner &owner,
-      uint8_t *out, Output *r) override
-  {
-    *r = Output ();
-    units_.clear ();
-    sealed_.clear ();
-    // P || H go in front of segment 0, which may be sealed in place here:
-    // the element puts them there (take_prefix), not into `out`.
-    if (n > 0 && !prefix_due_) {
-      std::vector<uint8_t> p = enc_->take_prefix ();
-      if (!p.empty ()) {
-        prefix_ = std::move (p);
-        prefix_due_ = true;
-      }
-    }
-    return enc_->update_in_place (
-        in, n, out, &r->size, &owner, &units_, &sealed_);
-  }
-  const std::vector<SealedInPlace> &in_place_units () const override
-  {
-    return sealed_;
   }
   const std::vector<size_t> &output_units () const override { return units_; }
   size_t max_finish_output () const override
@@ -1168,10 +1071,6 @@ public:
   }
   ByteView take_prefix (size_t) override
   {
-    if (prefix_due_) {
-      prefix_due_ = false;
-      return ByteView{prefix_.data (), prefix_.size ()};
-    }
     std::vector<uint8_t> p = enc_->take_prefix ();
     if (p.empty ())
       return ByteView ();
@@ -1181,7 +1080,6 @@ public:
   Problem restart () override
   {
     // A new stream: a new Salt (so a new DerivedKey) and NoncePrefix.
-    prefix_due_ = false;
     Problem p;
     enc_ = FileEncoder::create (key_, segment_size_, &p);
     return p;
@@ -1220,9 +1118,7 @@ private:
   uint32_t segment_size_;
   std::unique_ptr<FileEncoder> enc_;
   std::vector<uint8_t> prefix_;
-  bool prefix_due_ = false;   // prefix_ taken for process_in_place(), not sent
   std::vector<size_t> units_; // segments written by the last process()
-  std::vector<SealedInPlace> sealed_; // and sealed in its input
 };
 
 class DecoderCodec : public StreamCodec {

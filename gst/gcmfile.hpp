@@ -128,11 +128,10 @@ class SegmentCipher {
 public:
   static std::unique_ptr<SegmentCipher> create (const SecureBytes &derived_key,
       const uint8_t *nonce_prefix, bool encrypt, Problem *problem);
-  // Plaintext pieces in order; `out` receives their ciphertext, and `tag`
-  // the 16-byte tag (null: right after the ciphertext). `out` may equal
-  // the only piece (in place).
+  // Plaintext pieces in order; `out` receives their ciphertext, then the
+  // 16-byte tag. `out` may equal the only piece (in place).
   bool seal (uint64_t i, bool last, const ByteView *pieces, size_t count,
-      uint8_t *out, uint8_t *tag = nullptr);
+      uint8_t *out);
   // Ciphertext and tag in pieces (16 bytes or more in all); writes the
   // plaintext to `out`. On failure `out` is wiped (it held unauthenticated
   // bytes).
@@ -209,17 +208,6 @@ public:
   // `units`, when not null, receives the size of each segment written.
   Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
       const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
-  // update() over a writable input: a segment that lies wholly in `in` is
-  // sealed where it lies (its ciphertext replaces its plaintext, its tag
-  // goes to `sealed`), and only a segment begun in earlier input (and the
-  // header) is written to `out`, which has room for
-  // update_output_size_in_place(n) bytes. Segments in `out` come before
-  // those in `sealed`.
-  Problem update_in_place (uint8_t *in, size_t n, uint8_t *out, size_t *written,
-      const InputOwner *owner, std::vector<size_t> *units,
-      std::vector<SealedInPlace> *sealed);
-  // Exactly what update_in_place() writes to `out` for `n` more bytes.
-  size_t update_output_size_in_place (size_t n) const;
   Problem finish (uint8_t *out, size_t *written);
   // The header, for a caller that sends it itself; header_sent() then keeps
   // update()/finish() from writing it.
@@ -236,14 +224,8 @@ private:
   HeldBytes carry_; // plaintext of the segment being filled
   uint64_t segment_ = 0;
 
-  // Seals the carried bytes and `n` more of `in` as the next segment (tag:
-  // as SegmentCipher::seal).
-  Problem seal (const uint8_t *in, size_t n, bool last, uint8_t *out,
-      uint8_t *tag = nullptr);
-  // update() and update_in_place(): `writable` is `in` or null.
-  Problem update_impl (const uint8_t *in, uint8_t *writable, size_t n,
-      uint8_t *out, size_t *written, const InputOwner *owner,
-      std::vector<size_t> *units, std::vector<SealedInPlace> *sealed);
+  // Seals the carried bytes and `n` more of `in` as the next segment.
+  Problem seal (const uint8_t *in, size_t n, bool last, uint8_t *out);
 };
 
 // Decrypts a Tink ciphertext, whatever the input chunking, and outputs only
@@ -344,11 +326,6 @@ public:
   // `owner`, `units`: as TinkEncoder::update.
   Problem update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
       const InputOwner *owner = nullptr, std::vector<size_t> *units = nullptr);
-  // As TinkEncoder::update_in_place (P, when due, goes to `out`).
-  Problem update_in_place (uint8_t *in, size_t n, uint8_t *out, size_t *written,
-      const InputOwner *owner, std::vector<size_t> *units,
-      std::vector<SealedInPlace> *sealed);
-  size_t update_output_size_in_place (size_t n) const;
   Problem finish (uint8_t *out, size_t *written);
   // P || H, for a caller that sends them itself (once); update()/finish()
   // then write segments only. Empty once sent.
@@ -360,9 +337,6 @@ public:
 
 private:
   FileEncoder () = default;
-  Problem update_impl (const uint8_t *in, uint8_t *writable, size_t n,
-      uint8_t *out, size_t *written, const InputOwner *owner,
-      std::vector<size_t> *units, std::vector<SealedInPlace> *sealed);
   Preamble preamble_;
   bool preamble_pending_ = true;
   std::unique_ptr<TinkEncoder> tink_;

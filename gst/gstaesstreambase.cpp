@@ -868,13 +868,6 @@ gst_aes_stream_base_generate_output (
     if (*outbuf != NULL)
       gst_buffer_unref (*outbuf);
     *outbuf = NULL;
-    /* The transform may have queued its units without an output of its
-     * own (gcm-file sealing in place): the first goes now, else the base
-     * class would take "no buffer" for the end of this input's outputs. */
-    if (!impl->pending_units.empty ()) {
-      *outbuf = impl->pending_units.front ();
-      impl->pending_units.pop_front ();
-    }
     return GST_FLOW_OK;
   }
   return ret;
@@ -1043,8 +1036,8 @@ namespace {
  * by reference instead of copying them. */
 struct HeldInput
 {
-  HeldInput (GstBuffer *buf, GstMapFlags flags)
-      : buffer (gst_buffer_ref (buf)), map (buffer, flags)
+  explicit HeldInput (GstBuffer *buf)
+      : buffer (gst_buffer_ref (buf)), map (buffer, GST_MAP_READ)
   {}
   ~HeldInput ()
   {
@@ -1060,7 +1053,10 @@ struct HeldInput
  * may hold pieces of several memories of one buffer by reference. */
 struct HeldMemories
 {
-  explicit HeldMemories (GstBuffer *buf)
+  /* The buffer is held too (as HeldInput does): while it has a reference
+   * of ours, nobody else takes it, or its memories mapped here, for
+   * writable. */
+  explicit HeldMemories (GstBuffer *buf) : buffer (gst_buffer_ref (buf))
   {
     const guint n = gst_buffer_n_memory (buf);
     maps.reserve (n);
@@ -1081,9 +1077,11 @@ struct HeldMemories
       gst_memory_unmap (m.first, &m.second);
       gst_memory_unref (m.first);
     }
+    gst_buffer_unref (buffer);
   }
   HeldMemories (const HeldMemories &) = delete;
   HeldMemories &operator= (const HeldMemories &) = delete;
+  GstBuffer *buffer;
   std::vector<std::pair<GstMemory *, GstMapInfo>> maps;
   bool ok = true;
 };
@@ -1148,7 +1146,7 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
       && !codec.encrypting () && gst_buffer_n_memory (inbuf) > 1)
     return process_memories (codec, inbuf, outbuf, r);
   if (!in_place && codec.holds_input () && inbuf->pool == NULL) {
-    auto held = std::make_shared<HeldInput> (inbuf, GST_MAP_READ);
+    auto held = std::make_shared<HeldInput> (inbuf);
     GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
     if (!held->map.ok () || !out.ok ())
       return map_failed ();
@@ -1180,96 +1178,25 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
 }
 
 bool
-gst_aes_stream_base_can_seal_in_place (
-    const aesstream::StreamCodec &codec, GstBuffer *inbuf)
+gst_aes_stream_base_join_flat (GstBuffer *buf, const guint8 *before,
+    gsize n_before, const guint8 *after, gsize n_after)
 {
-  /* Only the input's sole owner may change it: one reference to the
-   * buffer, its one memory shared with no other buffer and not read-only.
-   * Not a pool's buffer: outputs keep its memory after the input is gone,
-   * which a pool would take back for the source to fill again. */
-  if (!codec.seals_in_place () || inbuf->pool != NULL
-      || gst_buffer_n_memory (inbuf) != 1 || !gst_buffer_is_writable (inbuf))
+  const gsize size = gst_buffer_get_size (buf);
+  GstMemory *mem = gst_allocator_alloc (NULL, n_before + size + n_after, NULL);
+  GstMapInfo m;
+  if (mem == NULL || !gst_memory_map (mem, &m, GST_MAP_WRITE)) {
+    if (mem != NULL)
+      gst_memory_unref (mem);
     return false;
-  GstMemory *mem = gst_buffer_peek_memory (inbuf, 0);
-  return gst_memory_is_writable (mem) && !GST_MEMORY_IS_READONLY (mem);
-}
-
-GstMemory *
-gst_aes_stream_wrap_copy (const guint8 *data, gsize size)
-{
-  gpointer copy = g_memdup2 (data, size);
-  return gst_memory_new_wrapped (
-      (GstMemoryFlags)0, copy, size, 0, size, copy, g_free);
-}
-
-namespace {
-
-void
-release_held (gpointer held)
-{
-  delete static_cast<std::shared_ptr<HeldInput> *> (held);
-}
-
-} // namespace
-
-aesstream::Problem
-gst_aes_stream_base_process_in_place (aesstream::StreamCodec &codec,
-    GstBuffer *inbuf, GstBuffer *outbuf, aesstream::StreamCodec::Output *r,
-    std::vector<GstBuffer *> *sealed)
-{
-  auto held = std::make_shared<HeldInput> (inbuf, GST_MAP_READWRITE);
-  GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
-  if (!held->map.ok () || !out.ok ())
-    return map_failed ();
-  /* An input that completes no segment begun earlier writes nothing to
-   * `out`, which may then be an empty buffer (mapped as null). */
-  guint8 none[1];
-  guint8 *data = held->map.data ();
-  const gsize size = held->map.size ();
-  aesstream::Problem p = codec.process_in_place (
-      data, size, held, out.size () > 0 ? out.data () : none, r);
-  if (!p.ok ())
-    return p;
-  out.unmap ();
-  gst_buffer_resize (outbuf, r->offset, r->size);
-  const std::vector<aesstream::SealedInPlace> &units = codec.in_place_units ();
-  if (units.empty ())
-    return aesstream::Problem::none ();
-  /* Each sealed unit goes out as its ciphertext where the plaintext was,
-   * then its tag; three small allocations per unit, no copy. The
-   * ciphertext: a memory wrapping exactly its bytes (nothing of the rest of
-   * the input, such as the plaintext still held, is reachable through it),
-   * which keeps `keep` alive, and `keep` the input's mapping. A memory of
-   * our own: the input's memory is mapped for writing and cannot be
-   * shared. The tag: a region of one memory holding this input's tags. */
-  GstMemory *keep = gst_memory_new_wrapped ((GstMemoryFlags)0, data, size, 0,
-      size, new std::shared_ptr<HeldInput> (held), release_held);
-  const gsize tag_size = units[0].tag.size ();
-  GstMemory *tags = gst_allocator_alloc (NULL, tag_size * units.size (), NULL);
-  GstMapInfo tm;
-  if (tags == NULL || !gst_memory_map (tags, &tm, GST_MAP_WRITE)) {
-    if (tags != NULL)
-      gst_memory_unref (tags);
-    gst_memory_unref (keep);
-    return map_failed ();
   }
-  for (size_t i = 0; i < units.size (); i++)
-    memcpy (tm.data + i * tag_size, units[i].tag.data (), tag_size);
-  gst_memory_unmap (tags, &tm);
-  for (size_t i = 0; i < units.size (); i++) {
-    GstBuffer *b = gst_buffer_new ();
-    gst_buffer_append_memory (
-        b, gst_memory_new_wrapped ((GstMemoryFlags)0, data + units[i].offset,
-               units[i].size, 0, units[i].size, gst_memory_ref (keep),
-               reinterpret_cast<GDestroyNotify> (gst_memory_unref)));
-    gst_buffer_append_memory (
-        b, gst_memory_share (tags, static_cast<gssize> (i * tag_size),
-               static_cast<gssize> (tag_size)));
-    sealed->push_back (b);
-  }
-  gst_memory_unref (tags);
-  gst_memory_unref (keep);
-  return aesstream::Problem::none ();
+  if (n_before > 0)
+    memcpy (m.data, before, n_before);
+  gst_buffer_extract (buf, 0, m.data + n_before, size);
+  if (n_after > 0)
+    memcpy (m.data + n_before + size, after, n_after);
+  gst_memory_unmap (mem, &m);
+  gst_buffer_replace_all_memory (buf, mem);
+  return true;
 }
 
 void

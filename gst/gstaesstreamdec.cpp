@@ -698,10 +698,14 @@ gst_aes_stream_dec_transform (
       return GST_FLOW_ERROR;
     }
     if (written > 0) {
-      gpointer copy = g_memdup2 (tail.data (), written);
-      gst_buffer_append_memory (
-          outbuf, gst_memory_new_wrapped ((GstMemoryFlags)0, copy, written, 0,
-                      written, copy, g_free));
+      /* In the same memory as the rest of the output (once a stream). */
+      if (!gst_aes_stream_base_join_flat (
+              outbuf, nullptr, 0, tail.data (), written)) {
+        OPENSSL_cleanse (tail.data (), tail.size ());
+        GST_ELEMENT_ERROR (trans, RESOURCE, NO_SPACE_LEFT,
+            ("Could not allocate an output buffer"), (NULL));
+        return GST_FLOW_ERROR;
+      }
       r.size += written;
     }
     OPENSSL_cleanse (tail.data (), tail.size ()); /* plaintext */

@@ -50,11 +50,6 @@ using aesstream::Problem;
 using aesstream::StreamCodec;
 namespace format = aesstream::format;
 
-/* mode=gcm: buffers at least this large are sealed in place, the header
- * and tag becoming memories of their own around the payload; for smaller
- * ones a new buffer costs less than two extra memories. */
-#define GCM_IN_PLACE_MIN 8192
-
 enum
 {
   PROP_0,
@@ -90,9 +85,6 @@ struct EncState
   bool fed = false;
   /* Following a muxer that goes back to rewrite (gstaesstreamseek.hpp). */
   aesstream::EncoderRewrites rewrites;
-  /* gcm-file: prepare_output_buffer found the input ours to change, so
-   * that transform seals the segments that lie in it where they lie. */
-  bool seal_in_place = false;
   /* mode=gcm: rotate-after-records as it was at start (0: never), and
    * whether its message was posted for the current key. */
   guint64 rotate_after = 0;
@@ -245,17 +237,14 @@ gst_aes_stream_enc_prepare_output_buffer (
 {
   EncState &st = state_of (trans);
   gsize size = gst_buffer_get_size (inbuf);
-  if (st.codec.stream) {
-    StreamCodec &codec = *st.codec.stream;
-    st.seal_in_place = gst_aes_stream_base_can_seal_in_place (codec, inbuf);
-    if (G_UNLIKELY (st.seal_in_place))
-      return gst_aes_stream_base_prepare_output (
-          trans, inbuf, false, codec.max_output_in_place (size), outbuf);
-    return gst_aes_stream_base_prepare_output (
-        trans, inbuf, codec.in_place_ok (), codec.max_output (size), outbuf);
-  }
-  return gst_aes_stream_base_prepare_output (trans, inbuf,
-      size >= GCM_IN_PLACE_MIN, size + format::kRecordOverhead, outbuf);
+  if (st.codec.stream)
+    return gst_aes_stream_base_prepare_output (trans, inbuf,
+        st.codec.stream->in_place_ok (), st.codec.stream->max_output (size),
+        outbuf);
+  /* mode=gcm: never in place; a record is header, payload and tag in one
+   * flat memory (see gst_aes_stream_base_join_flat). */
+  return gst_aes_stream_base_prepare_output (
+      trans, inbuf, false, size + format::kRecordOverhead, outbuf);
 }
 
 /* mode=gcm, key rotation: a key was set while playing. The current stream
@@ -317,42 +306,27 @@ seal_record (
   if (G_UNLIKELY (gst_aes_stream_base_key_changed (GST_AES_STREAM_BASE (self)))
       && !apply_new_key (self, st))
     return GST_FLOW_ERROR;
-  const bool in_place = inbuf == outbuf;
   gsize n = gst_buffer_get_size (inbuf);
-  guint8 header[format::kRecordHeaderSize], tag[format::kRecordTagSize];
   Problem p;
   {
-    GstAesStreamBufferMap in (
-        inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
-    std::optional<GstAesStreamBufferMap> out;
-    if (!in_place)
-      out.emplace (outbuf, GST_MAP_WRITE);
-    if (!in.ok () || (out && !out->ok ())) {
+    GstAesStreamBufferMap in (inbuf, GST_MAP_READ);
+    GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+    if (!in.ok () || !out.ok ()) {
       GST_ELEMENT_ERROR (
           self, RESOURCE, FAILED, ("Could not map a buffer"), (NULL));
       return GST_FLOW_ERROR;
     }
-    if (in_place) {
-      p = st.codec.sealer->seal (in.data (), n, header, in.data (), tag);
-    } else {
-      guint8 *rec = out->data ();
-      p = st.codec.sealer->seal (in.data (), n, rec,
-          rec + format::kRecordHeaderSize, rec + format::kRecordHeaderSize + n);
-    }
+    guint8 *rec = out.data ();
+    p = st.codec.sealer->seal (in.data (), n, rec,
+        rec + format::kRecordHeaderSize, rec + format::kRecordHeaderSize + n);
   }
   if (!p.ok ()) {
     st.failed = true;
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return GST_FLOW_ERROR;
   }
-  if (in_place) {
-    gst_buffer_prepend_memory (
-        outbuf, gst_aes_stream_wrap_copy (header, sizeof (header)));
-    gst_buffer_append_memory (
-        outbuf, gst_aes_stream_wrap_copy (tag, sizeof (tag)));
-  } else if (gst_buffer_get_size (outbuf) != n + format::kRecordOverhead) {
+  if (gst_buffer_get_size (outbuf) != n + format::kRecordOverhead)
     gst_buffer_set_size (outbuf, n + format::kRecordOverhead); /* a pool's */
-  }
   if (G_UNLIKELY (st.rotate_after > 0 && !st.rotate_posted
                   && st.codec.sealer->records_under_key () >= st.rotate_after))
     post_rotate_message (self, st);
@@ -381,55 +355,6 @@ split_units (
   gst_buffer_resize (outbuf, 0, units[0]);
 }
 
-/* gcm-file over an input that is ours to change: the segments that lie
- * wholly in it are sealed where they lie and go out as buffers of their
- * own (ciphertext in the input's memory, then the tag), after `outbuf`,
- * which holds what the input completes of earlier input (and the header at
- * the start). No copy and no allocation for most of a large input. */
-static GstFlowReturn
-seal_in_place (
-    GstAesStreamEnc *self, EncState &st, GstBuffer *inbuf, GstBuffer *outbuf)
-{
-  st.seal_in_place = false;
-  StreamCodec &codec = *st.codec.stream;
-  StreamCodec::Output r;
-  std::vector<GstBuffer *> sealed;
-  Problem p = gst_aes_stream_base_process_in_place (
-      codec, inbuf, outbuf, &r, &sealed);
-  if (G_UNLIKELY (!p.ok ())) {
-    st.failed = true;
-    GST_AES_STREAM_POST_PROBLEM (self, p);
-    return GST_FLOW_ERROR;
-  }
-  st.fed = true;
-  const std::vector<size_t> &units = codec.output_units ();
-  if (units.size () > 1)
-    split_units (self, outbuf, units);
-  /* The first output carries the input's timestamps and flags (DISCONT
-   * included); the others its flags only, as split_units() does. */
-  const bool first_is_sealed = r.size == 0 && !sealed.empty ();
-  /* The stream's start (P || H) goes in front of its first segment, or out
-   * alone when this input completes none. */
-  ByteView prefix = codec.take_prefix (r.size);
-  if (G_UNLIKELY (!prefix.empty ()))
-    gst_buffer_prepend_memory (first_is_sealed ? sealed[0] : outbuf,
-        gst_aes_stream_wrap_copy (prefix.data, prefix.size));
-  for (size_t i = 0; i < sealed.size (); i++) {
-    const bool first = first_is_sealed && i == 0;
-    gst_buffer_copy_into (sealed[i], inbuf,
-        (GstBufferCopyFlags)(first ? GST_BUFFER_COPY_FLAGS
-                                         | GST_BUFFER_COPY_TIMESTAMPS
-                                   : GST_BUFFER_COPY_FLAGS),
-        0, -1);
-    if (!first)
-      GST_BUFFER_FLAG_UNSET (sealed[i], GST_BUFFER_FLAG_DISCONT);
-    gst_aes_stream_base_queue_unit (GST_AES_STREAM_BASE (self), sealed[i]);
-  }
-  if (gst_buffer_get_size (outbuf) == 0)
-    return gst_aes_stream_base_nothing_yet (GST_AES_STREAM_BASE (self));
-  return GST_FLOW_OK;
-}
-
 static GstFlowReturn
 gst_aes_stream_enc_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
@@ -444,8 +369,6 @@ gst_aes_stream_enc_transform (
   StreamCodec &codec = *st.codec.stream;
   st.rewrites.consumed (gst_buffer_get_size (inbuf));
   StreamCodec::Output r;
-  if (G_UNLIKELY (st.seal_in_place))
-    return seal_in_place (self, st, inbuf, outbuf);
   Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
@@ -454,7 +377,7 @@ gst_aes_stream_enc_transform (
   }
   st.fed = true;
   /* The prefix (stream header, serialized IV) goes in front of the first
-   * output, as a memory of its own (no copy of the payload). A serialized
+   * output, in the same memory (a copy of one buffer a stream). A serialized
    * IV waits for ciphertext, except the gst-plugins-bad way, where it is
    * the first buffer's first bytes whatever follows (any size > 0 says
    * "due now"). */
@@ -464,8 +387,12 @@ gst_aes_stream_enc_transform (
   if (G_UNLIKELY (units.size () > 1))
     split_units (self, outbuf, units);
   if (G_UNLIKELY (!prefix.empty ())) {
-    gst_buffer_prepend_memory (
-        outbuf, gst_aes_stream_wrap_copy (prefix.data, prefix.size));
+    if (!gst_aes_stream_base_join_flat (
+            outbuf, prefix.data, prefix.size, nullptr, 0)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Could not allocate an output buffer"), (NULL));
+      return GST_FLOW_ERROR;
+    }
     return GST_FLOW_OK;
   }
   /* CTR keeps one output buffer per input buffer, even an empty one; block
@@ -608,6 +535,17 @@ gst_aes_stream_enc_query (
                         : gst_aes_stream_base_settings_can_seek (base);
     if (st.rewrites.seeking_query (GST_ELEMENT (trans), query, can_seek))
       return TRUE;
+  }
+  /* Upstream's size in bytes is the plaintext's, not the ciphertext's (a
+   * header, padding, a tag per segment or record): forwarded, it would
+   * tell aesdec that the stream ends before it does (a false truncation
+   * error). Not known here, so not answered. */
+  if (direction == GST_PAD_SRC
+      && GST_QUERY_TYPE (query) == GST_QUERY_DURATION) {
+    GstFormat format;
+    gst_query_parse_duration (query, &format, NULL);
+    if (format == GST_FORMAT_BYTES)
+      return FALSE;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aes_stream_enc_parent_class)
       ->query (trans, direction, query);

@@ -90,7 +90,6 @@ constexpr GParamFlags GST_AES_STREAM_PARAM_RW_READY = static_cast<GParamFlags> (
 /* Maps a buffer for the codec and unmaps it when it goes out of scope. A
  * buffer of one memory (the usual case) is mapped through that memory,
  * which skips gst_buffer_map's bookkeeping on the hot path. */
-
 class GstAesStreamBufferMap {
 public:
   GstAesStreamBufferMap (GstBuffer *buf, GstMapFlags flags) : buf_ (buf)
@@ -143,22 +142,14 @@ GstFlowReturn gst_aes_stream_base_prepare_output (GstBaseTransform *trans,
 aesstream::Problem gst_aes_stream_base_process (aesstream::StreamCodec &codec,
     GstBuffer *inbuf, GstBuffer *outbuf, aesstream::StreamCodec::Output *r);
 
-/* Whether `codec` may seal units where they lie in `inbuf` (gcm-file
- * encoders): the input is ours to change (writable, one memory, not
- * read-only, not from a pool). prepare_output_buffer then allocates
- * codec.max_output_in_place() bytes for what does not lie in the input. */
-bool gst_aes_stream_base_can_seal_in_place (
-    const aesstream::StreamCodec &codec, GstBuffer *inbuf);
-/* gst_aes_stream_base_process() for such an input: `outbuf` receives what
- * does not lie in the input (a header, a unit begun in earlier input) and
- * is trimmed to it; `sealed` receives one new buffer per unit sealed in the
- * input (its ciphertext there, then its tag), in order, after `outbuf`. */
-aesstream::Problem gst_aes_stream_base_process_in_place (
-    aesstream::StreamCodec &codec, GstBuffer *inbuf, GstBuffer *outbuf,
-    aesstream::StreamCodec::Output *r, std::vector<GstBuffer *> *sealed);
-/* A memory holding a copy of `data` (a header or tag around bytes that
- * stay where they are). */
-GstMemory *gst_aes_stream_wrap_copy (const guint8 *data, gsize size);
+/* Replaces `buf`'s memory with one holding `before`, its bytes, then
+ * `after`: every buffer the elements output is one flat memory. (A buffer
+ * of several memories costs downstream a merge when it maps it, and
+ * GStreamer 1.22's filesink loses bytes when the 1024 memories it writes at
+ * once end inside such a buffer: docs/elements.md.) For the few bytes a
+ * stream adds once (a header, a last block); false if allocation failed. */
+bool gst_aes_stream_base_join_flat (GstBuffer *buf, const guint8 *before,
+    gsize n_before, const guint8 *after, gsize n_after);
 
 /* Pushes bytes owed at end of stream (a last block, a header, a final
  * record) as a buffer of their own. */

@@ -6,9 +6,7 @@ gst-plugins-bad's (the names clash within one process).
 stdin:  {"element": "aesenc", "props": {...}, "chunks": ["<hex>", ...],
          "caps": "video/x-raw,..." (optional), "runs": 1,
          "late_props": {...} (optional: set after the pipeline started,
-         before the first buffer),
-         "hold": true (optional: keep a reference to every buffer pushed,
-         so that the element may not change its input in place)}
+         before the first buffer)}
 stdout: {"runs": [{"chunks": [...], "error": null | "message",
           "caps": "..."}], "plugin": "aesstream", "version": "..."}
 or, to run several requests in one process (each with a pipeline of its
@@ -23,8 +21,8 @@ gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
 
-def run_once(pipeline, src, sink, chunks, el=None, late_props=None, hold=False):
-    out, held = [], []
+def run_once(pipeline, src, sink, chunks, el=None, late_props=None):
+    out = []
     result = {"chunks": out, "error": None, "caps": None}
 
     def on_sample(appsink):
@@ -44,12 +42,8 @@ def run_once(pipeline, src, sink, chunks, el=None, late_props=None, hold=False):
         for k, v in (late_props or {}).items():
             Gst.util_set_object_arg(el, k, str(v))
         for c in chunks:
-            buf = Gst.Buffer.new_wrapped(bytes.fromhex(c))
-            if hold:
-                held.append(buf)
-            ret = src.emit("push-buffer", buf)
-            del buf
-            if ret != Gst.FlowReturn.OK:
+            if src.emit("push-buffer", Gst.Buffer.new_wrapped(bytes.fromhex(c))) \
+                    != Gst.FlowReturn.OK:
                 break
         src.emit("end-of-stream")
         msg = bus.timed_pop_filtered(60 * Gst.SECOND,
@@ -74,8 +68,7 @@ def run_request(req):
     if req.get("caps"):
         src.set_property("caps", Gst.Caps.from_string(req["caps"]))
     plugin = el.get_factory().get_plugin()
-    runs = [run_once(pipeline, src, sink, req["chunks"], el, req.get("late_props"),
-                     req.get("hold", False))
+    runs = [run_once(pipeline, src, sink, req["chunks"], el, req.get("late_props"))
             for _ in range(req.get("runs", 1))]
     return {"runs": runs, "plugin": plugin.get_name(),
             "version": plugin.get_version()}

@@ -332,19 +332,6 @@ memories (GstBuffer *b)
   return out;
 }
 
-// Where the bytes of memory `i` of `b` are.
-static const guint8 *
-memory_data (GstBuffer *b, guint i)
-{
-  GstMapInfo m;
-  GstMemory *mem = gst_buffer_peek_memory (b, i);
-  if (!gst_memory_map (mem, &m, GST_MAP_READ))
-    return nullptr;
-  const guint8 *at = m.data;
-  gst_memory_unmap (mem, &m);
-  return at;
-}
-
 // The buffers waiting at the harness's sink, in order (the caller unrefs).
 static std::vector<GstBuffer *>
 pull_buffers (Harness &h)
@@ -355,96 +342,70 @@ pull_buffers (Harness &h)
   return out;
 }
 
-// Runs `segments` (aesenc's output buffers) through aesdec.
-static Bytes
-gcm_file_decrypt (const std::vector<GstBuffer *> &segments)
+// Every buffer aesenc and aesdec output is one flat memory, whatever the
+// mode and input: the prefix of a stream (header, serialized IV) and a
+// GCM record's header and tag share the payload's memory. (Buffers of
+// several memories cost a merge downstream, and GStreamer 1.22's filesink
+// loses bytes when the 1024 memories it writes at once end inside one;
+// tests/test_gcmfile_elements.py records through filesink.) And an input
+// somebody else holds is never changed.
+TEST (Output, every_buffer_is_one_flat_memory)
 {
-  Harness d ("aesdec", {{"key", kKey128}, {"mode", "gcm-file"}});
-  for (GstBuffer *b : segments)
-    EXPECT_EQ (gst_harness_push (d.h, gst_buffer_ref (b)), GST_FLOW_OK);
-  EXPECT_TRUE (d.eos ());
-  EXPECT_EQ (d.error (), "");
-  return d.pull_all ();
-}
-
-// A writable input (ours alone: one reference, one memory) has the segments
-// that lie wholly in it sealed where they lie: each goes out as its
-// ciphertext in the input's memory, then its 16-byte tag; no copy, no
-// output allocation. The first output keeps P || H in front and the input's
-// timestamps and DISCONT.
-TEST (GcmFile, writable_input_is_sealed_where_it_lies)
-{
-  Harness h ("aesenc",
-      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
-  const Bytes plain = random_bytes (4 * 4080 + 100, 7);
-  GstBuffer *in = new_buffer (plain);
-  GST_BUFFER_PTS (in) = 42 * GST_SECOND;
-  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
-  const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
-  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
-  std::vector<GstBuffer *> out = pull_buffers (h);
-  // Segment 0 (4096 - 24 - 16 plaintext bytes) and three of 4080; the
-  // last 100 + 24 bytes wait for the next byte.
-  ASSERT_EQ (out.size (), 4u);
-  for (size_t i = 0; i < out.size (); i++) {
-    SCOPED_TRACE (i);
-    const std::vector<Bytes> m = memories (out[i]);
-    const guint prefix = i == 0 ? 1 : 0; // P || H, a memory of its own
-    ASSERT_EQ (m.size (), prefix + 2u);
-    if (i == 0)
-      EXPECT_EQ (m[0].size (), 32u + 24u);
-    EXPECT_EQ (m[prefix].size (), i == 0 ? 4096u - 24 - 16 : 4080u);
-    EXPECT_EQ (m[prefix + 1].size (), 16u); // the tag
-    const guint8 *at = memory_data (out[i], prefix);
-    EXPECT_TRUE (at >= lo && at + m[prefix].size () <= hi)
-        << "segment " << i << " was not sealed in the input's memory";
-    // Nothing else of the input (the plaintext still held) is reachable
-    // through it, e.g. by resizing.
-    gsize offset = 1, maxsize = 0;
-    gst_memory_get_sizes (
-        gst_buffer_peek_memory (out[i], prefix), &offset, &maxsize);
-    EXPECT_EQ (offset, 0u);
-    EXPECT_EQ (maxsize, m[prefix].size ());
-    EXPECT_EQ (GST_BUFFER_IS_DISCONT (out[i]), i == 0);
-    EXPECT_EQ (GST_BUFFER_PTS (out[i]),
-        i == 0 ? 42 * GST_SECOND : GST_CLOCK_TIME_NONE);
+  const std::vector<Props> configs = {
+      {{"key", kKey128}},
+      {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}},
+      {{"key", kKey128}, {"mode", "cbc"}, {"iv", kIv},
+          {"serialize-iv", "true"}},
+      {{"key", kKey128}, {"mode", "cbc"}, {"iv", kIv},
+          {"per-buffer-padding", "false"}},
+      {{"key", kKey128}, {"mode", "gcm"}},
+      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}},
+  };
+  for (const Props &props : configs) {
+    std::string name;
+    for (const auto &kv : props)
+      name += std::string (kv.first) + "=" + kv.second + " ";
+    SCOPED_TRACE (name);
+    Harness enc ("aesenc", props);
+    Harness dec ("aesdec", props);
+    Bytes plain;
+    std::vector<GstBuffer *> ct;
+    unsigned seed = 20;
+    for (gsize n : {100u, 65536u, 20000u, 16u}) {
+      const Bytes b = random_bytes (n, seed++);
+      plain.insert (plain.end (), b.begin (), b.end ());
+      GstBuffer *in = new_buffer (b);
+      if (n == 20000u)
+        gst_buffer_ref (in); // held elsewhere: must stay as it was
+      ASSERT_EQ (gst_harness_push (enc.h, in), GST_FLOW_OK);
+      if (n == 20000u) {
+        EXPECT_EQ (memories (in)[0], b);
+        gst_buffer_unref (in);
+      }
+      for (GstBuffer *o : pull_buffers (enc))
+        ct.push_back (o);
+    }
+    ASSERT_TRUE (enc.eos ());
+    EXPECT_EQ (enc.error (), "");
+    for (GstBuffer *o : pull_buffers (enc))
+      ct.push_back (o);
+    ASSERT_FALSE (ct.empty ());
+    for (GstBuffer *o : ct) {
+      EXPECT_LE (gst_buffer_n_memory (o), 1u);
+      ASSERT_EQ (gst_harness_push (dec.h, o), GST_FLOW_OK);
+    }
+    ASSERT_TRUE (dec.eos ());
+    EXPECT_EQ (dec.error (), "");
+    Bytes back;
+    for (GstBuffer *o : pull_buffers (dec)) {
+      EXPECT_LE (gst_buffer_n_memory (o), 1u);
+      const std::vector<Bytes> m = memories (o);
+      for (const Bytes &x : m)
+        back.insert (back.end (), x.begin (), x.end ());
+      gst_buffer_unref (o);
+    }
+    EXPECT_EQ (back, plain);
   }
-  ASSERT_TRUE (h.eos ());
-  EXPECT_EQ (h.error (), "");
-  for (GstBuffer *b : pull_buffers (h))
-    out.push_back (b);
-  ASSERT_EQ (out.size (), 5u); // the final segment
-  EXPECT_EQ (gcm_file_decrypt (out), plain);
-  for (GstBuffer *b : out)
-    gst_buffer_unref (b);
-}
-
-// An input somebody else also holds is never changed: its segments are
-// encrypted into new buffers, one flat memory each.
-TEST (GcmFile, shared_input_is_left_as_it_was)
-{
-  Harness h ("aesenc",
-      {{"key", kKey128}, {"mode", "gcm-file"}, {"segment-size", "4096"}});
-  const Bytes plain = random_bytes (4 * 4080 + 100, 8);
-  GstBuffer *in = new_buffer (plain);
-  const guint8 *lo = memory_data (in, 0), *hi = lo + plain.size ();
-  gst_buffer_ref (in); // ours: the element may not change it
-  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
-  std::vector<GstBuffer *> out = pull_buffers (h);
-  ASSERT_EQ (out.size (), 4u);
-  for (size_t i = 0; i < out.size (); i++) {
-    EXPECT_EQ (gst_buffer_n_memory (out[i]), 1u) << i;
-    const guint8 *at = memory_data (out[i], 0);
-    EXPECT_TRUE (at + 16 <= lo || at >= hi) << i;
-  }
-  EXPECT_EQ (memories (in)[0], plain);
-  gst_buffer_unref (in);
-  ASSERT_TRUE (h.eos ());
-  for (GstBuffer *b : pull_buffers (h))
-    out.push_back (b);
-  EXPECT_EQ (gcm_file_decrypt (out), plain);
-  for (GstBuffer *b : out)
-    gst_buffer_unref (b);
 }
 
 // A buffer from upstream's pool is never held until the next one arrives
@@ -802,23 +763,6 @@ TEST (Gcm, streams_under_one_key_never_share_a_nonce)
     note (rec);
   }
   EXPECT_EQ (seen.size (), total);
-}
-
-TEST (Gcm, large_writable_buffers_are_sealed_in_place)
-{
-  Harness enc ("aesenc", {{"mode", "gcm"}, {"key", kKey128}});
-  Bytes data = random_bytes (20000, 9);
-  GstBuffer *in = new_buffer (data);
-  GstMemory *payload = gst_buffer_peek_memory (in, 0);
-  ASSERT_EQ (gst_harness_push (enc.h, in), GST_FLOW_OK);
-  GstBuffer *rec = gst_harness_pull (enc.h);
-  // header | the input's own memory, encrypted | tag
-  ASSERT_EQ (gst_buffer_n_memory (rec), 3u);
-  EXPECT_EQ (gst_buffer_peek_memory (rec, 1), payload);
-  EXPECT_EQ (gst_buffer_get_size (rec), 20000u + 40);
-  Harness dec ("aesdec", {{"mode", "gcm"}, {"key", kKey128}});
-  ASSERT_EQ (gst_harness_push (dec.h, rec), GST_FLOW_OK);
-  EXPECT_EQ (dec.pull_all (), data);
 }
 
 TEST (Gcm, iv_is_refused)
