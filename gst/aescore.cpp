@@ -290,6 +290,24 @@ Cipher::update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
 }
 
 bool
+Cipher::update_ctr (const uint8_t *in, size_t n, uint8_t *out)
+{
+  // One test for both cases EVP is not given directly: n > INT_MAX (EVP
+  // takes int lengths; evp_update slices) and n == 0 (wraps around; an
+  // empty buffer may come as a null pointer, which EVP is never shown).
+  if (n - 1 >= static_cast<size_t> (std::numeric_limits<int>::max ())) {
+    size_t written = 0; // == n: CTR outputs what it is given
+    return evp_update (in, n, out, &written);
+  }
+  int outl = 0;
+  if (EVP_CipherUpdate (as_ctx (ctx_), out, &outl, in, static_cast<int> (n))
+      != 1)
+    return false;
+  carried_ = (carried_ + n) % kBlockSize;
+  return true;
+}
+
+bool
 Cipher::evp_update (const uint8_t *in, size_t n, uint8_t *out, size_t *written)
 {
   *written = 0;

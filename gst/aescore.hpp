@@ -119,6 +119,11 @@ public:
   // per-chunk padding when decrypting, or if EVP fails.
   bool update (const uint8_t *in, size_t n, uint8_t *out, size_t *written,
       std::string *error);
+  // update() for a CTR cipher (the mode it was created with; no padding):
+  // writes exactly `n` bytes. The per-buffer path of CTR streams: one EVP
+  // call when `n` fits EVP's int (any buffer a pipeline carries), without
+  // update()'s layers and error text. False if EVP fails.
+  bool update_ctr (const uint8_t *in, size_t n, uint8_t *out);
   bool finish (uint8_t *out, size_t *written, std::string *error);
 
   // Restarts the stream with the same key and a new IV (may be null for ECB):

@@ -170,19 +170,17 @@ public:
       const uint8_t *in, size_t n, uint8_t *out, Output *r) override
   {
     *r = Output ();
-    while (reader_.pending ()) {
-      // The first bytes say how long the header is; read_header() then
-      // extends the reader, and what follows in this input may complete it.
-      size_t before = reader_.have ();
-      r->offset += reader_.take (in + r->offset, n - r->offset);
-      Problem p = read_header ();
-      if (!p.ok ())
-        return p;
-      if (reader_.pending () && (r->offset == n || reader_.have () == before))
+    if (reader_.pending ()) {
+      Problem p = take_header (in, n, r);
+      if (!p.ok () || reader_.pending ())
         return p;
     }
-    return update (
-        *cipher_, in + r->offset, n - r->offset, out + r->offset, &r->size);
+    // Every buffer after the header: straight to EVP (Cipher::update_ctr).
+    const size_t m = n - r->offset;
+    if (!cipher_->update_ctr (in + r->offset, m, out + r->offset))
+      return problem (Kind::kCorrupt, "OpenSSL failed to process the data");
+    r->size = m;
+    return Problem::none ();
   }
 
   Problem finish (uint8_t *, size_t *written) override
@@ -263,6 +261,25 @@ public:
   }
 
 private:
+  // Reads header bytes from the start of in[0, n) into the reader while
+  // one is expected; r->offset counts them. The reader is still pending
+  // when the input ended first (or on a problem).
+  Problem take_header (const uint8_t *in, size_t n, Output *r)
+  {
+    while (reader_.pending ()) {
+      // The first bytes say how long the header is; read_header() then
+      // extends the reader, and what follows in this input may complete it.
+      size_t before = reader_.have ();
+      r->offset += reader_.take (in + r->offset, n - r->offset);
+      Problem p = read_header ();
+      if (!p.ok ())
+        return p;
+      if (reader_.pending () && (r->offset == n || reader_.have () == before))
+        return p;
+    }
+    return Problem::none ();
+  }
+
   Problem read_header ()
   {
     // The magic is checked as soon as it is complete, so that input that is

@@ -753,15 +753,13 @@ gst_aes_stream_base_start (GstBaseTransform *trans)
 /* The late-configuration point: the stream needs its settings now. Freezes
  * them (snapshot and freeze under one lock: no change slips in between),
  * checks them (a missing key is an error now, before any output) and has
- * the element build its stream. Returns FALSE after posting an error (or if
- * one was posted before). */
-gboolean
-gst_aes_stream_base_ensure_configured (GstAesStreamBase *self)
+ * the element build its stream. Returns FALSE after posting an error.
+ * Out of line, so that the test every buffer makes
+ * (gst_aes_stream_base_ensure_configured) inlines without its frame. */
+G_GNUC_NO_INLINE static gboolean
+configure_stream (GstAesStreamBase *self)
 {
   Impl *impl = get_impl (self);
-  if (G_LIKELY (impl->configured))
-    return !impl->config_failed;
-
   GST_OBJECT_LOCK (self);
   Settings s = impl->settings.snapshot ();
   impl->configured = true;
@@ -788,6 +786,17 @@ gst_aes_stream_base_ensure_configured (GstAesStreamBase *self)
       : snap.serialize_iv                 ? "serialized iv"
                                           : "iv from the properties");
   return TRUE;
+}
+
+/* Configures the stream at its first buffer (configure_stream). Returns
+ * FALSE after posting an error (or if one was posted before). */
+gboolean
+gst_aes_stream_base_ensure_configured (GstAesStreamBase *self)
+{
+  Impl *impl = get_impl (self);
+  if (G_LIKELY (impl->configured))
+    return !impl->config_failed;
+  return configure_stream (self);
 }
 
 gboolean
@@ -1005,16 +1014,11 @@ gst_aes_stream_base_decide_allocation (GstBaseTransform *trans, GstQuery *query)
 }
 
 GstFlowReturn
-gst_aes_stream_base_prepare_output (GstBaseTransform *trans, GstBuffer *inbuf,
-    bool in_place_ok, gsize out_size, GstBuffer **outbuf)
+gst_aes_stream_base_new_output (GstBaseTransform *trans, GstBuffer *inbuf,
+    gsize out_size, GstBuffer **outbuf)
 {
-  if (in_place_ok && gst_buffer_is_writable (inbuf)
-      && gst_buffer_is_all_memory_writable (inbuf)) {
-    *outbuf = inbuf;
-    return GST_FLOW_OK;
-  }
-  /* Otherwise exactly one pass: the codec reads the input and writes the
-   * new buffer. */
+  /* Not in place: exactly one pass, the codec reads the input and writes
+   * the new buffer. */
   *outbuf = allocate_output (trans, out_size);
   if (*outbuf == NULL) {
     GST_ELEMENT_ERROR (trans, RESOURCE, NO_SPACE_LEFT,
@@ -1135,45 +1139,59 @@ process_memories (aesstream::StreamCodec &codec, GstBuffer *inbuf,
 
 aesstream::Problem
 gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
-    GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
+    GstBuffer *outbuf, aesstream::StreamCodec::Output *r, gsize *in_size)
 {
-  const bool in_place = inbuf == outbuf;
-  gsize in_size = 0;
+  if (G_LIKELY (inbuf == outbuf)) {
+    /* In place (CTR, and the block modes while nothing is carried): one
+     * mapping, the codec writes over what it reads. */
+    GstAesStreamBufferMap io (inbuf, GST_MAP_READWRITE);
+    if (G_UNLIKELY (!io.ok ()))
+      return map_failed ();
+    *in_size = io.size ();
+    aesstream::Problem p
+        = codec.process (io.data (), io.size (), io.data (), r);
+    io.unmap (); /* before any resize */
+    if (G_UNLIKELY (!p.ok ()))
+      return p;
+    /* Trim to what the codec wrote: it may have consumed a header or
+     * dropped leading bytes (the output then starts at r->offset). */
+    if (G_UNLIKELY (r->offset > 0 || r->size != *in_size))
+      gst_buffer_resize (outbuf, r->offset, r->size);
+    return p;
+  }
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
    * needs to produce it (a pool of one deadlocks). Then the codec copies. */
-  if (!in_place && codec.holds_input () && inbuf->pool == NULL
-      && !codec.encrypting () && gst_buffer_n_memory (inbuf) > 1)
+  if (codec.holds_input () && inbuf->pool == NULL && !codec.encrypting ()
+      && gst_buffer_n_memory (inbuf) > 1) {
+    *in_size = gst_buffer_get_size (inbuf);
     return process_memories (codec, inbuf, outbuf, r);
-  if (!in_place && codec.holds_input () && inbuf->pool == NULL) {
+  }
+  if (codec.holds_input () && inbuf->pool == NULL) {
     auto held = std::make_shared<HeldInput> (inbuf);
     GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
     if (!held->map.ok () || !out.ok ())
       return map_failed ();
     const guint8 *data = held->map.data ();
-    in_size = held->map.size ();
-    aesstream::Problem p
-        = codec.process_owned (data, in_size, std::move (held), out.data (), r);
+    *in_size = held->map.size ();
+    aesstream::Problem p = codec.process_owned (
+        data, *in_size, std::move (held), out.data (), r);
     if (!p.ok ())
       return p;
   } else {
-    GstAesStreamBufferMap in (
-        inbuf, in_place ? GST_MAP_READWRITE : GST_MAP_READ);
-    std::optional<GstAesStreamBufferMap> out;
-    if (!in_place)
-      out.emplace (outbuf, GST_MAP_WRITE);
-    if (!in.ok () || (out && !out->ok ()))
+    GstAesStreamBufferMap in (inbuf, GST_MAP_READ);
+    GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
+    if (!in.ok () || !out.ok ())
       return map_failed ();
-    in_size = in.size ();
-    aesstream::Problem p = codec.process (
-        in.data (), in.size (), in_place ? in.data () : out->data (), r);
+    *in_size = in.size ();
+    aesstream::Problem p
+        = codec.process (in.data (), in.size (), out.data (), r);
     if (!p.ok ())
       return p;
   }
-  /* Keep exactly what the codec wrote (it may have consumed a header or
-   * dropped leading bytes: the output then starts at r->offset). */
-  if (!in_place || r->offset > 0 || r->size != in_size)
-    gst_buffer_resize (outbuf, r->offset, r->size);
+  /* Keep exactly what the codec wrote, out[r->offset, r->offset + r->size),
+   * of a buffer sized for the most it could write. */
+  gst_buffer_resize (outbuf, r->offset, r->size);
   return aesstream::Problem::none ();
 }
 

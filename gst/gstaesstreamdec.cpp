@@ -579,8 +579,9 @@ gst_aes_stream_dec_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
   StreamCodec &codec = *impl_of (trans)->state.codec.stream;
-  return gst_aes_stream_base_prepare_output (trans, inbuf, codec.in_place_ok (),
-      codec.max_output (gst_buffer_get_size (inbuf)), outbuf);
+  return gst_aes_stream_base_prepare_output (
+      trans, inbuf, codec.in_place_ok (),
+      [&] { return codec.max_output (gst_buffer_get_size (inbuf)); }, outbuf);
 }
 
 /* compat: what to add to a decryption error, since the likeliest cause is
@@ -670,9 +671,9 @@ gst_aes_stream_dec_transform (
     if (in.ok ())
       ra.feed_prefix (in.data (), in.size ());
   }
-  const gsize in_size = gst_buffer_get_size (inbuf);
   StreamCodec::Output r;
-  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  gsize in_size = 0;
+  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r, &in_size);
   /* A skipped (damaged) segment is a gap in the output: DISCONT. */
   bool gap = false;
   if (G_UNLIKELY (st.codec.stream->mode () == aesstream::Mode::kGcmFile))
@@ -1189,10 +1190,8 @@ next_record (GstAesStreamDec *self, GstBuffer **outbuf)
   }
 }
 
-/* (Not inlined: the byte-stream modes' path through
- * gst_aes_stream_dec_generate_output stays a few instructions without its
- * stack frame.) */
-G_GNUC_NO_INLINE static GstFlowReturn
+/* mode=gcm: the outputs of the queued input, record by record. */
+static GstFlowReturn
 generate_records (GstAesStreamDec *self, GstBuffer **outbuf)
 {
   GstBaseTransform *trans = reinterpret_cast<GstBaseTransform *> (self);
@@ -1471,13 +1470,12 @@ apply_new_key (GstAesStreamDec *self, DecState &st)
   return true;
 }
 
-/* GstBaseTransform calls this for every buffer of every mode. Only GCM
- * records (0..n outputs per input) and the stream's first bytes need it;
- * the byte-stream modes go straight on to the base class's own
- * generate_output after four tests
- * (the fourth: an atomic load, whether a key was set while playing). */
-static GstFlowReturn
-gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
+/* gst_aes_stream_dec_generate_output when there is more to do than hand
+ * over to the base class: a key set while playing, the stream's first
+ * bytes, GCM records. Out of line, so that the byte-stream modes' path
+ * stays a few instructions without a stack frame of its own. */
+G_GNUC_NO_INLINE static GstFlowReturn
+generate_output_slow (GstBaseTransform *trans, GstBuffer **outbuf)
 {
   DecState &st = impl_of (trans)->state;
   if (G_UNLIKELY (gst_aes_stream_base_key_changed (
@@ -1498,6 +1496,22 @@ gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
   if (G_LIKELY (!st.codec.opener))
     return parent_generate_output (trans, outbuf);
   return generate_records (reinterpret_cast<GstAesStreamDec *> (trans), outbuf);
+}
+
+/* GstBaseTransform calls this for every buffer of every mode (twice: until
+ * it gives no buffer). Only GCM records (0..n outputs per input), the
+ * stream's first bytes and a key set while playing need it; the
+ * byte-stream modes go straight on to the base class's own generate_output
+ * after three loads and an atomic one (whether a key was set). */
+static GstFlowReturn
+gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  const DecState &st = impl_of (trans)->state;
+  if (G_LIKELY (!st.codec.opener && !st.peeking && !st.checking_raw
+                && !gst_aes_stream_base_key_changed (
+                    reinterpret_cast<GstAesStreamBase *> (trans))))
+    return parent_generate_output (trans, outbuf);
+  return generate_output_slow (trans, outbuf);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1856,8 +1870,12 @@ gst_aes_stream_dec_before_transform (GstBaseTransform *trans, GstBuffer *buffer)
 {
   /* The output caps are decided in handle_caps(); a reconfigure request
    * from downstream must not make the base class renegotiate them from the
-   * ciphertext caps. */
-  gst_pad_check_reconfigure (trans->srcpad);
+   * ciphertext caps. The flag is read first without the pad's lock (one
+   * load; gst_pad_check_reconfigure locks the pad on every buffer): a
+   * request that arrives while it is read is in the same race as one
+   * arriving just after a locked check, before the base class looks. */
+  if (G_UNLIKELY (GST_PAD_NEEDS_RECONFIGURE (trans->srcpad)))
+    gst_pad_check_reconfigure (trans->srcpad);
 }
 
 /* ---------------------------------------------------------------------- */

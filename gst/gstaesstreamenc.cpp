@@ -236,15 +236,16 @@ gst_aes_stream_enc_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
   EncState &st = state_of (trans);
-  gsize size = gst_buffer_get_size (inbuf);
-  if (st.codec.stream)
-    return gst_aes_stream_base_prepare_output (trans, inbuf,
-        st.codec.stream->in_place_ok (), st.codec.stream->max_output (size),
-        outbuf);
+  if (st.codec.stream) {
+    StreamCodec &codec = *st.codec.stream;
+    return gst_aes_stream_base_prepare_output (
+        trans, inbuf, codec.in_place_ok (),
+        [&] { return codec.max_output (gst_buffer_get_size (inbuf)); }, outbuf);
+  }
   /* mode=gcm: never in place; a record is header, payload and tag in one
    * flat memory (see gst_aes_stream_base_join_flat). */
-  return gst_aes_stream_base_prepare_output (
-      trans, inbuf, false, size + format::kRecordOverhead, outbuf);
+  return gst_aes_stream_base_new_output (trans, inbuf,
+      gst_buffer_get_size (inbuf) + format::kRecordOverhead, outbuf);
 }
 
 /* mode=gcm, key rotation: a key was set while playing. The current stream
@@ -367,14 +368,15 @@ gst_aes_stream_enc_transform (
     return seal_record (self, st, inbuf, outbuf);
 
   StreamCodec &codec = *st.codec.stream;
-  st.rewrites.consumed (gst_buffer_get_size (inbuf));
   StreamCodec::Output r;
-  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r);
+  gsize in_size = 0;
+  Problem p = gst_aes_stream_base_process (codec, inbuf, outbuf, &r, &in_size);
   if (G_UNLIKELY (!p.ok ())) {
     st.failed = true;
     GST_AES_STREAM_POST_PROBLEM (self, p);
     return GST_FLOW_ERROR;
   }
+  st.rewrites.consumed (in_size);
   st.fed = true;
   /* The prefix (stream header, serialized IV) goes in front of the first
    * output, in the same memory (a copy of one buffer a stream). A serialized
