@@ -183,6 +183,42 @@ TEST (Ctr, encrypts_writable_buffers_in_place)
   gst_buffer_unref (out);
 }
 
+TEST (Ctr, memory_shared_with_another_buffer_is_not_written_to)
+{
+  // A shallow copy shares its memory with the original: both buffers are
+  // writable (one reference each), their memory is not. aesenc decides
+  // "in place" from the memory's writability alone (which includes its
+  // buffer's): the other buffer must keep its bytes.
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+  Bytes data = random_bytes (1400, 11);
+  GstBuffer *original = new_buffer (data);
+  GstBuffer *copy = gst_buffer_copy (original);
+  ASSERT_EQ (
+      gst_buffer_peek_memory (copy, 0), gst_buffer_peek_memory (original, 0));
+  ASSERT_TRUE (gst_buffer_is_writable (copy));
+  ASSERT_EQ (gst_harness_push (h.h, copy), GST_FLOW_OK);
+  EXPECT_EQ (h.pull_all (), reference ("CTR", true, kKey128, kIv, data));
+  Bytes kept (gst_buffer_get_size (original));
+  gst_buffer_extract (original, 0, kept.data (), kept.size ());
+  EXPECT_EQ (kept, data) << "the other buffer's memory was written to";
+  gst_buffer_unref (original);
+}
+
+TEST (Ctr, read_only_memory_is_not_written_to)
+{
+  // A writable buffer around READONLY memory (static data wrapped by a
+  // source): in place is tried, the write mapping is refused, and the
+  // buffer gets a private copy to encrypt; the wrapped bytes stay.
+  Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+  const Bytes data = random_bytes (1400, 12);
+  Bytes wrapped = data;
+  GstBuffer *in = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
+      wrapped.data (), wrapped.size (), 0, wrapped.size (), nullptr, nullptr);
+  ASSERT_EQ (gst_harness_push (h.h, in), GST_FLOW_OK);
+  EXPECT_EQ (h.pull_all (), reference ("CTR", true, kKey128, kIv, data));
+  EXPECT_EQ (wrapped, data) << "read-only memory was written to";
+}
+
 TEST (Ecb, works_in_place_when_no_block_is_carried)
 {
   Harness h ("aesenc", {{"key", kKey128}, {"mode", "ecb"}});
