@@ -132,23 +132,25 @@ private:
   bool ok_ = false;
 };
 
-/* Whether the codec may write over `buf`: the buffer and all its memory
- * writable. For one memory (the usual case) one question answers both: a
- * memory's writability includes its parent buffer's (GStreamer makes every
- * buffer a parent of its memory, and a memory with a parent that is not
- * writable is not writable), and a memory in two buffers is not writable.
- * That is one call instead of gst_buffer_is_writable and
- * gst_buffer_is_all_memory_writable, which ask about the buffer twice.
- * A READONLY memory passes (as it does gst_buffer_is_all_memory_writable):
- * its write map fails and GstAesStreamBufferMap falls back to
- * gst_buffer_map, which gives the buffer a private copy. */
+/* Whether the codec may write over `buf`: no one else holds the buffer.
+ * A buffer of one memory (the usual case) is not asked about its memory
+ * here: the write mapping asks (GstAesStreamBufferMap). A memory that
+ * cannot be written as it is (in another buffer too, READONLY, a region
+ * of a bigger buffer) refuses it, and gst_buffer_map gives the buffer a
+ * private copy to work on: the bytes others see stay as they are, at the
+ * cost of a copy, which a new output buffer would cost too. Checking the
+ * memory here as well (gst_buffer_is_all_memory_writable, or
+ * gst_memory_is_writable, which also checks its buffer) would cost every
+ * buffer two more locked instructions and a call for that rare case.
+ * Several memories: all must be writable (else a new output buffer), as
+ * gst_buffer_map would merge them into a copy. */
 inline bool
 gst_aes_stream_base_writable_in_place (GstBuffer *buf)
 {
-  if (G_LIKELY (gst_buffer_n_memory (buf) == 1))
-    return gst_memory_is_writable (gst_buffer_peek_memory (buf, 0));
-  return gst_buffer_is_writable (buf)
-         && gst_buffer_is_all_memory_writable (buf);
+  if (!gst_buffer_is_writable (buf))
+    return false;
+  return G_LIKELY (gst_buffer_n_memory (buf) == 1)
+         || gst_buffer_is_all_memory_writable (buf);
 }
 
 /* A new output buffer of `out_size` bytes (downstream's pool or allocator)

@@ -187,8 +187,8 @@ TEST (Ctr, memory_shared_with_another_buffer_is_not_written_to)
 {
   // A shallow copy shares its memory with the original: both buffers are
   // writable (one reference each), their memory is not. aesenc decides
-  // "in place" from the memory's writability alone (which includes its
-  // buffer's): the other buffer must keep its bytes.
+  // "in place" from the buffer's writability and leaves the memory to the
+  // write mapping, which is refused: the other buffer keeps its bytes.
   Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
   Bytes data = random_bytes (1400, 11);
   GstBuffer *original = new_buffer (data);
