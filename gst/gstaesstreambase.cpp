@@ -433,6 +433,12 @@ gst_aes_stream_base_key_changed (GstAesStreamBase *self)
   return get_impl (self)->key_pending.load (std::memory_order_acquire);
 }
 
+const std::atomic<bool> &
+gst_aes_stream_base_key_flag (GstAesStreamBase *self)
+{
+  return get_impl (self)->key_pending;
+}
+
 bool
 gst_aes_stream_base_take_new_keys (
     GstAesStreamBase *self, std::vector<SecureBytes> *keys, std::string *error)
@@ -836,6 +842,21 @@ gst_aes_stream_snapshot_can_seek (GstAesStreamSnapshot snap)
 static GstFlowReturn (*parent_submit_input_buffer) (
     GstBaseTransform *trans, gboolean is_discont, GstBuffer *input);
 
+/* A buffer while the stream is not configured (the first one), or after
+ * its configuration failed. Out of line: the path of every other buffer
+ * stays two loads and a tail call. */
+G_GNUC_NO_INLINE static GstFlowReturn
+submit_unconfigured (
+    GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
+{
+  if (!gst_aes_stream_base_ensure_configured (
+          reinterpret_cast<GstAesStreamBase *> (trans))) {
+    gst_buffer_unref (input);
+    return GST_FLOW_ERROR;
+  }
+  return parent_submit_input_buffer (trans, is_discont, input);
+}
+
 /* Every buffer passes here before the base class looks at it: the first
  * one configures the stream. No checked cast (the base class calls us with
  * our own instance only). */
@@ -843,12 +864,10 @@ static GstFlowReturn
 gst_aes_stream_base_submit_input_buffer (
     GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
 {
-  if (G_UNLIKELY (!gst_aes_stream_base_ensure_configured (
-          reinterpret_cast<GstAesStreamBase *> (trans)))) {
-    gst_buffer_unref (input);
-    return GST_FLOW_ERROR;
-  }
-  return parent_submit_input_buffer (trans, is_discont, input);
+  const Impl *impl = get_impl (reinterpret_cast<GstAesStreamBase *> (trans));
+  if (G_LIKELY (impl->configured && !impl->config_failed))
+    return parent_submit_input_buffer (trans, is_discont, input);
+  return submit_unconfigured (trans, is_discont, input);
 }
 
 /* GstBaseTransform's generate_output, kept to forward to. */

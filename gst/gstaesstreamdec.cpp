@@ -174,6 +174,9 @@ struct DecImpl
   GstPadActivateModeFunction base_src_activate_mode = NULL;
   /* GstBaseTransform's sink pad chain function, which ours wraps. */
   GstPadChainFunction base_chain = NULL;
+  /* Whether a key was set while playing (the base class's flag, read by
+   * generate_output on every buffer without a call). */
+  const std::atomic<bool> *key_changed = nullptr;
   /* Downstream answered EOS to an output (it has all it wants: a demuxer
    * at the stop of its segment): the stream was not read to its end, so
    * the EOS that follows is not checked for a missing end (streaming
@@ -1502,14 +1505,14 @@ generate_output_slow (GstBaseTransform *trans, GstBuffer **outbuf)
  * it gives no buffer). Only GCM records (0..n outputs per input), the
  * stream's first bytes and a key set while playing need it; the
  * byte-stream modes go straight on to the base class's own generate_output
- * after three loads and an atomic one (whether a key was set). */
+ * after three tests and a load of the key flag (whether a key was set). */
 static GstFlowReturn
 gst_aes_stream_dec_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
-  const DecState &st = impl_of (trans)->state;
+  const DecImpl *impl = impl_of (trans);
+  const DecState &st = impl->state;
   if (G_LIKELY (!st.codec.opener && !st.peeking && !st.checking_raw
-                && !gst_aes_stream_base_key_changed (
-                    reinterpret_cast<GstAesStreamBase *> (trans))))
+                && !impl->key_changed->load (std::memory_order_acquire)))
     return parent_generate_output (trans, outbuf);
   return generate_output_slow (trans, outbuf);
 }
@@ -1911,6 +1914,8 @@ gst_aes_stream_dec_init (GstAesStreamDec *self)
   gst_pad_set_getrange_function (
       trans->srcpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_getrange));
   self->impl->base_chain = GST_PAD_CHAINFUNC (trans->sinkpad);
+  self->impl->key_changed
+      = &gst_aes_stream_base_key_flag (GST_AES_STREAM_BASE (self));
   gst_pad_set_chain_function (
       trans->sinkpad, GST_DEBUG_FUNCPTR (gst_aes_stream_dec_chain));
   self->impl->base_src_activate_mode = GST_PAD_ACTIVATEMODEFUNC (trans->srcpad);

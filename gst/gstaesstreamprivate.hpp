@@ -5,6 +5,7 @@
 #include "gstaesstreambase.h"
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -206,6 +207,11 @@ void gst_aes_stream_base_queue_unit (GstAesStreamBase *self, GstBuffer *unit);
 void gst_aes_stream_base_drop_pending_units (GstAesStreamBase *self);
 void gst_aes_stream_base_push_bytes (GstAesStreamBase *self, const guint8 *data,
     gsize size, GstBufferFlags flags);
+
+/* The flag gst_aes_stream_base_key_changed reads (load it with acquire
+ * order), for an element that tests it on every buffer without a call.
+ * Lives as long as the instance. */
+const std::atomic<bool> &gst_aes_stream_base_key_flag (GstAesStreamBase *self);
 
 /* Key rotation: takes the keys set while the stream runs (after
  * gst_aes_stream_base_key_changed), oldest first. True with the keys; false
