@@ -1176,7 +1176,10 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
      * dropped leading bytes (the output then starts at r->offset). */
     if (G_UNLIKELY (r->offset > 0 || r->size != *in_size))
       gst_buffer_resize (outbuf, r->offset, r->size);
-    return p;
+    /* A new value, not `p`: returning `p` moves its std::string (this
+     * function returns other values too, so it is not constructed in
+     * place), 30 instructions a buffer. */
+    return aesstream::Problem::none ();
   }
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
