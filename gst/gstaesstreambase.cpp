@@ -1054,58 +1054,45 @@ gst_aes_stream_base_new_output (GstBaseTransform *trans, GstBuffer *inbuf,
 
 namespace {
 
-/* An input buffer's read mapping that lives as long as a codec holds it
- * (StreamCodec::process_owned): the codec keeps the bytes it must hold back
- * by reference instead of copying them. */
+/* An input buffer held for a codec that keeps bytes it must hold back by
+ * reference instead of copying them (StreamCodec::process_owned): a
+ * reference to the buffer and each of its memories mapped for reading as
+ * it lies, as long as the codec holds part of one. One owner for all of
+ * them: the codec may hold pieces of several memories of one buffer. While
+ * the buffer has a reference of ours, nobody else takes it, or a memory
+ * mapped here, for writable. A buffer has at most
+ * gst_buffer_get_max_memory () memories (16, fixed for GStreamer 1.x): no
+ * allocation beyond this object. */
 struct HeldInput
 {
-  explicit HeldInput (GstBuffer *buf)
-      : buffer (gst_buffer_ref (buf)), map (buffer, GST_MAP_READ)
-  {}
-  ~HeldInput ()
-  {
-    map.unmap (); /* before the buffer's last reference may go */
-    gst_buffer_unref (buffer);
-  }
-  GstBuffer *buffer;
-  GstAesStreamBufferMap map;
-};
-
-/* Every memory of an input buffer, each mapped for reading as it lies, as
- * long as a codec holds part of one. One owner for all of them: the codec
- * may hold pieces of several memories of one buffer by reference. */
-struct HeldMemories
-{
-  /* The buffer is held too (as HeldInput does): while it has a reference
-   * of ours, nobody else takes it, or its memories mapped here, for
-   * writable. */
-  explicit HeldMemories (GstBuffer *buf) : buffer (gst_buffer_ref (buf))
+  explicit HeldInput (GstBuffer *buf) : buffer (gst_buffer_ref (buf))
   {
     const guint n = gst_buffer_n_memory (buf);
-    maps.reserve (n);
+    if (n > mems.size ()) {
+      ok = false;
+      return;
+    }
     for (guint i = 0; i < n; i++) {
-      GstMemory *mem = gst_memory_ref (gst_buffer_peek_memory (buf, i));
-      GstMapInfo info;
-      if (!gst_memory_map (mem, &info, GST_MAP_READ)) {
-        gst_memory_unref (mem);
+      mems[count] = gst_buffer_peek_memory (buf, i);
+      if (!gst_memory_map (mems[count], &maps[count], GST_MAP_READ)) {
         ok = false;
         return;
       }
-      maps.emplace_back (mem, info);
+      count++;
     }
   }
-  ~HeldMemories ()
+  ~HeldInput ()
   {
-    for (auto &m : maps) {
-      gst_memory_unmap (m.first, &m.second);
-      gst_memory_unref (m.first);
-    }
-    gst_buffer_unref (buffer);
+    for (guint i = 0; i < count; i++)
+      gst_memory_unmap (mems[i], &maps[i]);
+    gst_buffer_unref (buffer); /* after the unmaps: it keeps the memories */
   }
-  HeldMemories (const HeldMemories &) = delete;
-  HeldMemories &operator= (const HeldMemories &) = delete;
+  HeldInput (const HeldInput &) = delete;
+  HeldInput &operator= (const HeldInput &) = delete;
   GstBuffer *buffer;
-  std::vector<std::pair<GstMemory *, GstMapInfo>> maps;
+  std::array<GstMemory *, 16> mems;
+  std::array<GstMapInfo, 16> maps;
+  guint count = 0;
   bool ok = true;
 };
 
@@ -1118,28 +1105,29 @@ map_failed ()
 
 } // namespace
 
-/* A decoder that holds input by reference, given a buffer of several
- * memories (aesenc's segments sealed in place: ciphertext, then tag): each
- * memory is fed as it lies, where mapping the buffer would merge them into
- * a new allocation (a copy of every segment). The codec's output for the
- * pieces is contiguous (decoders of this kind never skip output). */
+/* For a codec that holds input by reference (gcm-file): each memory of the
+ * input is fed as it lies, where mapping a buffer of several memories would
+ * merge them into a new allocation. The codec's output for the pieces is
+ * contiguous (these codecs never skip output). */
 static aesstream::Problem
-process_memories (aesstream::StreamCodec &codec, GstBuffer *inbuf,
-    GstBuffer *outbuf, aesstream::StreamCodec::Output *r)
+process_held (aesstream::StreamCodec &codec, GstBuffer *inbuf,
+    GstBuffer *outbuf, aesstream::StreamCodec::Output *r, gsize *in_size)
 {
   GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
-  auto held = std::make_shared<HeldMemories> (inbuf);
+  auto held = std::make_shared<HeldInput> (inbuf);
   if (!out.ok () || !held->ok)
     return map_failed ();
   gsize written = 0;
+  *in_size = 0;
   *r = aesstream::StreamCodec::Output ();
-  for (const auto &m : held->maps) {
-    const GstMapInfo &info = m.second;
+  for (guint i = 0; i < held->count; i++) {
+    const GstMapInfo &info = held->maps[i];
+    *in_size += info.size;
     if (info.size == 0)
       continue;
     if (written + codec.max_output (info.size) > out.size ())
       return aesstream::Problem::make (aesstream::Problem::Kind::kLibrary,
-          "internal error: a decoder's output outgrew its buffer");
+          "internal error: a codec's output outgrew its buffer");
     aesstream::StreamCodec::Output piece;
     aesstream::Problem p = codec.process_owned (
         info.data, info.size, held, out.data () + written, &piece);
@@ -1147,7 +1135,7 @@ process_memories (aesstream::StreamCodec &codec, GstBuffer *inbuf,
       return p;
     if (piece.offset != 0)
       return aesstream::Problem::make (aesstream::Problem::Kind::kLibrary,
-          "internal error: a decoder skipped output within a buffer");
+          "internal error: a codec skipped output within a buffer");
     written += piece.size;
   }
   out.unmap ();
@@ -1183,24 +1171,13 @@ gst_aes_stream_base_process (aesstream::StreamCodec &codec, GstBuffer *inbuf,
   }
   /* Held by reference only when the buffer belongs to no pool: a pooled
    * buffer kept until the next one arrives could be the one the source
-   * needs to produce it (a pool of one deadlocks). Then the codec copies. */
-  if (codec.holds_input () && inbuf->pool == NULL && !codec.encrypting ()
-      && gst_buffer_n_memory (inbuf) > 1) {
-    *in_size = gst_buffer_get_size (inbuf);
-    return process_memories (codec, inbuf, outbuf, r);
-  }
-  if (codec.holds_input () && inbuf->pool == NULL) {
-    auto held = std::make_shared<HeldInput> (inbuf);
-    GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
-    if (!held->map.ok () || !out.ok ())
-      return map_failed ();
-    const guint8 *data = held->map.data ();
-    *in_size = held->map.size ();
-    aesstream::Problem p = codec.process_owned (
-        data, *in_size, std::move (held), out.data (), r);
-    if (!p.ok ())
-      return p;
-  } else {
+   * needs to produce it (a pool of one deadlocks). Then the codec copies.
+   * An encoder reports the units of one call (output_units), so it is fed
+   * a buffer of several memories in one call, mapped (merged) whole. */
+  if (codec.holds_input () && inbuf->pool == NULL
+      && (!codec.encrypting () || gst_buffer_n_memory (inbuf) == 1))
+    return process_held (codec, inbuf, outbuf, r, in_size);
+  {
     GstAesStreamBufferMap in (inbuf, GST_MAP_READ);
     GstAesStreamBufferMap out (outbuf, GST_MAP_WRITE);
     if (!in.ok () || !out.ok ())
