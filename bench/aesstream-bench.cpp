@@ -137,8 +137,8 @@ evp_probe (GstPad *, GstPadProbeInfo *info, gpointer user)
   if (gst_buffer_map (buf, &map, GST_MAP_READWRITE)) {
     int outl = 0;
     if (probe->ctx)
-      EVP_CipherUpdate (probe->ctx, map.data, &outl, map.data,
-          static_cast<int> (map.size));
+      EVP_CipherUpdate (
+          probe->ctx, map.data, &outl, map.data, static_cast<int> (map.size));
     gst_buffer_unmap (buf, &map);
   }
   return GST_PAD_PROBE_OK;
@@ -396,8 +396,8 @@ main (int argc, char **argv)
     const unsigned char key[16] = {0x42}, iv[16] = {0x24};
     if (std::string (argv[2]) == "ctr") {
       probe.ctx = EVP_CIPHER_CTX_new ();
-      EVP_CipherInit_ex (probe.ctx, cipher, nullptr, key, iv,
-          std::string (argv[3]) == "enc");
+      EVP_CipherInit_ex (
+          probe.ctx, cipher, nullptr, key, iv, std::string (argv[3]) == "enc");
     }
     int status = run_pipe ("identity name=probed",
         std::strtoull (argv[4], nullptr, 10),
