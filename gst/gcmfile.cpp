@@ -1090,8 +1090,8 @@ public:
         "mode=gcm-file cannot rewrite bytes it has already encrypted: each "
         "segment is sealed once, and sealing changed bytes again under the "
         "same nonce would break AES-GCM. Use a muxer setting that never goes "
-        "back (matroskamux/webmmux streamable=true, mpegtsmux, oggmux; "
-        "mp4mux always does), or mode=ctr.");
+        "back (matroskamux/webmmux streamable=true, mpegtsmux, oggmux), or "
+        "mode=ctr (mp4mux and qtmux always go back to write their index).");
   }
   uint64_t stream_offset (uint64_t plain) const override
   {
