@@ -90,6 +90,16 @@ make (const char *factory, const Props &props)
   return e;
 }
 
+// Lets go of a bus set on an element: its queued messages hold references
+// to the element, which holds the bus, so unreferencing both would leak
+// them. Flushing drops the messages (and any posted later).
+inline void
+release_bus (GstBus *bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
 // A harness around a configured element, with a bus to read errors from.
 struct Harness
 {
@@ -111,8 +121,8 @@ struct Harness
   }
   ~Harness ()
   {
+    release_bus (bus);
     gst_harness_teardown (h);
-    gst_object_unref (bus);
   }
   GstFlowReturn push (const Bytes &b, GstClockTime pts = GST_CLOCK_TIME_NONE)
   {
@@ -224,8 +234,8 @@ start_error (const char *factory, const Props &props)
     EXPECT_EQ (ret, GST_STATE_CHANGE_FAILURE);
   }
   gst_element_set_state (e, GST_STATE_NULL);
+  release_bus (bus);
   gst_object_unref (e);
-  gst_object_unref (bus);
   return text;
 }
 

@@ -130,9 +130,9 @@ TEST (Caps, mode_mismatch_is_reported)
   EXPECT_NE (std::string (err->message).find ("mode=ctr"), std::string::npos);
   g_error_free (err);
   gst_message_unref (msg);
+  release_bus (bus);
   gst_harness_teardown (h);
   gst_object_unref (e);
-  gst_object_unref (bus);
 }
 
 TEST (BadInput, headerless_input_is_refused)

@@ -1446,6 +1446,27 @@ TEST (Limits, sealing_past_max_records_per_key_is_an_error)
   EXPECT_EQ (r.error (), "");
 }
 
+// The element (and the key it holds, wiped when it is finalized) is gone
+// once its harness is: the messages left on the test's bus hold references
+// to it, and it holds the bus, so the harness must flush the bus.
+static void
+note_finalized (gpointer data, GObject *)
+{
+  *static_cast<bool *> (data) = true;
+}
+
+TEST (Harness, element_is_finalized_with_its_harness)
+{
+  bool finalized = false;
+  {
+    Harness h ("aesenc", {{"key", kKey128}, {"mode", "ctr"}, {"iv", kIv}});
+    g_object_weak_ref (G_OBJECT (h.h->element), note_finalized, &finalized);
+    ASSERT_EQ (h.push (Bytes (100, 1)), GST_FLOW_OK);
+    EXPECT_EQ (h.pull_all ().size (), 100u);
+  }
+  EXPECT_TRUE (finalized);
+}
+
 int
 main (int argc, char **argv)
 {
