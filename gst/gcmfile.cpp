@@ -1090,8 +1090,9 @@ public:
         "mode=gcm-file cannot rewrite bytes it has already encrypted: each "
         "segment is sealed once, and sealing changed bytes again under the "
         "same nonce would break AES-GCM. Use a muxer setting that never goes "
-        "back (matroskamux/webmmux streamable=true, mpegtsmux, oggmux), or "
-        "mode=ctr (mp4mux and qtmux always go back to write their index).");
+        "back (matroskamux/webmmux streamable=true, mp4mux/qtmux "
+        "fragment-duration=N streamable=true, mpegtsmux, oggmux), or "
+        "mode=ctr.");
   }
   uint64_t stream_offset (uint64_t plain) const override
   {
