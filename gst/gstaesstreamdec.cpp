@@ -992,8 +992,9 @@ open_record_buffer (
     return v;
   }
   if (in_place) {
-    /* Trim to the payload; header and tag memories of their own (aesenc
-     * seals large buffers so) become empty and are taken out. */
+    /* Trim to the payload; header and tag memories of their own (a record
+     * assembled from pieces, as aesenc before 742b6d2 sealed large ones)
+     * become empty and are taken out. */
     if (gst_buffer_n_memory (rec) == 1) {
       /* The packet case: one memory, known writable (cheaper than the
        * general gst_buffer_resize). */

@@ -2,6 +2,7 @@
 // header and serialized IV, caps, wrong keys and damaged input, and GCM
 // record framing, replay protection, counters and the invalid-records
 // policy.
+#include "buffers.hpp"
 #include "elementtest.hpp"
 
 #include "theirtests.hpp"
@@ -298,27 +299,6 @@ TEST (Gcm, keeps_timestamps_per_record)
     EXPECT_EQ (gst_buffer_get_size (out), 100u);
     gst_buffer_unref (out);
   }
-}
-
-// A buffer holding `bytes` as one memory per piece, cut at `cuts` (as
-// aesenc's large records arrive: header, payload and tag memories).
-static GstBuffer *
-buffer_of_memories (const Bytes &bytes, const std::vector<size_t> &cuts)
-{
-  GstBuffer *buf = gst_buffer_new ();
-  size_t from = 0;
-  std::vector<size_t> ends (cuts);
-  ends.push_back (bytes.size ());
-  for (size_t to : ends) {
-    if (to <= from)
-      continue;
-    gpointer copy = g_memdup2 (bytes.data () + from, to - from);
-    gst_buffer_append_memory (
-        buf, gst_memory_new_wrapped ((GstMemoryFlags)0, copy, to - from, 0,
-                 to - from, copy, g_free));
-    from = to;
-  }
-  return buf;
 }
 
 static Bytes

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "../buffers.hpp"
 #include "fuzz_configs.hpp"
 
 extern "C" void gst_plugin_aesstream_register (void);
@@ -44,30 +45,24 @@ struct RunResult
   std::vector<size_t> key_changes;
 };
 
+// A buffer holding `bytes` in one, two or three memories (by its size:
+// deterministic for a given input), as buffers assembled from pieces
+// arrive: decoders must read them as they lie.
+inline GstBuffer *
+new_buffer (const Bytes &bytes)
+{
+  const size_t parts = std::min<size_t> (bytes.size (), 1 + bytes.size () % 3);
+  std::vector<size_t> cuts;
+  for (size_t k = 1; k < parts; k++)
+    cuts.push_back (k * (bytes.size () / parts));
+  return buffer_of_memories (bytes, cuts);
+}
+
 // Pushes `items` through a fresh element (stream-start, a BYTES segment,
 // the buffers, flushes and key changes, EOS) and collects what comes out.
 // A key marker sets the next of `later_keys` (in turn) on the running
 // element, between two pushes. Stops feeding after a flow error, as a real
 // upstream would.
-// A buffer holding `bytes`, in one, two or three memories (by its size:
-// deterministic for a given input), as buffers assembled by aesenc (a
-// segment sealed in place, then its tag) or a muxer arrive: decoders must
-// read them as they lie.
-inline GstBuffer *
-new_buffer (const Bytes &bytes)
-{
-  GstBuffer *buf = gst_buffer_new ();
-  const size_t parts = std::min<size_t> (bytes.size (), 1 + bytes.size () % 3);
-  for (size_t k = 0, at = 0; k < parts; k++) {
-    const size_t n = k + 1 < parts ? bytes.size () / parts : bytes.size () - at;
-    gpointer copy = g_memdup2 (bytes.data () + at, n);
-    gst_buffer_append_memory (buf, gst_memory_new_wrapped ((GstMemoryFlags)0,
-                                       copy, n, 0, n, copy, g_free));
-    at += n;
-  }
-  return buf;
-}
-
 inline RunResult
 run_element (const char *factory, const Props &props,
     const std::vector<Item> &items,
