@@ -581,10 +581,8 @@ static GstFlowReturn
 gst_aes_stream_dec_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
-  StreamCodec &codec = *impl_of (trans)->state.codec.stream;
   return gst_aes_stream_base_prepare_output (
-      trans, inbuf, codec.in_place_ok (),
-      [&] { return codec.max_output (gst_buffer_get_size (inbuf)); }, outbuf);
+      trans, *impl_of (trans)->state.codec.stream, inbuf, outbuf);
 }
 
 /* compat: what to add to a decryption error, since the likeliest cause is

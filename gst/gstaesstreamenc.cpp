@@ -236,14 +236,11 @@ gst_aes_stream_enc_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
   EncState &st = state_of (trans);
-  if (st.codec.stream) {
-    StreamCodec &codec = *st.codec.stream;
+  if (st.codec.stream)
     return gst_aes_stream_base_prepare_output (
-        trans, inbuf, codec.in_place_ok (),
-        [&] { return codec.max_output (gst_buffer_get_size (inbuf)); }, outbuf);
-  }
-  /* mode=gcm: never in place; a record is header, payload and tag in one
-   * flat memory (see gst_aes_stream_base_join_flat). */
+        trans, *st.codec.stream, inbuf, outbuf);
+  /* mode=gcm: never in place; seal_record writes header, payload and tag
+   * into this one flat memory (why flat: gst_aes_stream_base_join_flat). */
   return gst_aes_stream_base_new_output (trans, inbuf,
       gst_buffer_get_size (inbuf) + format::kRecordOverhead, outbuf);
 }

@@ -160,21 +160,22 @@ gst_aes_stream_base_writable_in_place (GstBuffer *buf)
 GstFlowReturn gst_aes_stream_base_new_output (GstBaseTransform *trans,
     GstBuffer *inbuf, gsize out_size, GstBuffer **outbuf);
 
-/* prepare_output_buffer for both elements: the input itself when the codec
- * may work in place and the input is writable (no copy, no allocation),
- * else a buffer of `out_size ()` bytes. The size is asked for only then:
- * in place, the input's size is not needed (gst_buffer_get_size and the
- * codec's max_output are a call each, on every buffer). */
-template <typename OutSize>
+/* prepare_output_buffer for both elements' byte-stream codecs: the input
+ * itself when the codec may work in place and the input is writable (no
+ * copy, no allocation), else a buffer of the most the codec may write. The
+ * size is asked for only then: in place, the input's size is not needed
+ * (gst_buffer_get_size and the codec's max_output are a call each, on
+ * every buffer). */
 inline GstFlowReturn
-gst_aes_stream_base_prepare_output (GstBaseTransform *trans, GstBuffer *inbuf,
-    bool in_place_ok, OutSize out_size, GstBuffer **outbuf)
+gst_aes_stream_base_prepare_output (GstBaseTransform *trans,
+    aesstream::StreamCodec &codec, GstBuffer *inbuf, GstBuffer **outbuf)
 {
-  if (in_place_ok && gst_aes_stream_base_writable_in_place (inbuf)) {
+  if (codec.in_place_ok () && gst_aes_stream_base_writable_in_place (inbuf)) {
     *outbuf = inbuf;
     return GST_FLOW_OK;
   }
-  return gst_aes_stream_base_new_output (trans, inbuf, out_size (), outbuf);
+  return gst_aes_stream_base_new_output (
+      trans, inbuf, codec.max_output (gst_buffer_get_size (inbuf)), outbuf);
 }
 
 /* Runs a byte-stream codec over one buffer: maps both buffers, processes,
