@@ -368,9 +368,10 @@ memories (GstBuffer *b)
   return out;
 }
 
-// The buffers waiting at the harness's sink, in order (the caller unrefs).
+// The buffers waiting at the harness's sink, in order, as buffers (the
+// caller unrefs; pull_buffers gives their bytes).
 static std::vector<GstBuffer *>
-pull_buffers (Harness &h)
+take_output_buffers (Harness &h)
 {
   std::vector<GstBuffer *> out;
   while (GstBuffer *b = gst_harness_try_pull (h.h))
@@ -418,12 +419,12 @@ TEST (Output, every_buffer_is_one_flat_memory)
         EXPECT_EQ (memories (in)[0], b);
         gst_buffer_unref (in);
       }
-      for (GstBuffer *o : pull_buffers (enc))
+      for (GstBuffer *o : take_output_buffers (enc))
         ct.push_back (o);
     }
     ASSERT_TRUE (enc.eos ());
     EXPECT_EQ (enc.error (), "");
-    for (GstBuffer *o : pull_buffers (enc))
+    for (GstBuffer *o : take_output_buffers (enc))
       ct.push_back (o);
     ASSERT_FALSE (ct.empty ());
     for (GstBuffer *o : ct) {
@@ -433,7 +434,7 @@ TEST (Output, every_buffer_is_one_flat_memory)
     ASSERT_TRUE (dec.eos ());
     EXPECT_EQ (dec.error (), "");
     Bytes back;
-    for (GstBuffer *o : pull_buffers (dec)) {
+    for (GstBuffer *o : take_output_buffers (dec)) {
       EXPECT_LE (gst_buffer_n_memory (o), 1u);
       const std::vector<Bytes> m = memories (o);
       for (const Bytes &x : m)
